@@ -1,0 +1,41 @@
+import type { PeerChannel, TransportKind } from './peer-channel.js';
+
+/**
+ * A transport-specific signalling message (SDP, ICE candidate, addresses + certificate hash).
+ * Plain JSON; it travels inside the PAKE-encrypted room channel, and the receiving transport
+ * validates it again before use.
+ */
+export type TransportSignal = Readonly<Record<string, unknown>>;
+
+export interface ConnectOptions {
+  /** Cancels the attempt; the session then rejects with TRANSPORT_ABORTED and frees everything. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * One attempt to bring up a channel with one peer. Both sides create a session; each passes
+ * the signals the other emits to `handleSignal` (via the encrypted room channel).
+ */
+export interface TransportSession {
+  readonly kind: TransportKind;
+  /** Signals to deliver to the peer's session of the same kind. */
+  onSignal(listener: (signal: TransportSignal) => void): void;
+  /** A signal from the peer. Throws TransportError TRANSPORT_BAD_SIGNAL on malformed input. */
+  handleSignal(signal: TransportSignal): void;
+  /** Resolves with the connected channel, or rejects with a TransportError. */
+  readonly connected: Promise<PeerChannel>;
+  /** Gives up; releases everything the attempt holds. Idempotent. */
+  close(): void;
+}
+
+/** A way to reach a peer. Implementations: datachannel, webtransport, tls. */
+export interface Transport {
+  readonly kind: TransportKind;
+  readonly [Symbol.toStringTag]: string;
+  /** Whether the native part this transport needs is present on this machine. */
+  isAvailable(): boolean;
+  /** Starts one connection attempt in the given role. The host side is the "answerer"/listener. */
+  createSession(role: 'host' | 'client', options: ConnectOptions): TransportSession;
+  /** Releases listeners and native state shared by sessions (node-datachannel `cleanup()`). */
+  close(): Promise<void>;
+}
