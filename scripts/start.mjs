@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// `pnpm start [args]`: the main job. Today that is the `wormhole` CLI (share / mount); once
+// the desktop app exists this starts it where Electron can run, else the headless daemon.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const bin = resolve(root, 'packages/cli/bin/wormhole.js');
+if (!existsSync(resolve(root, 'packages/cli/dist/main.js'))) {
+  console.error('wormhole is not built yet: run `bash scripts/install-deps.sh` (or `pnpm run build`) first');
+  process.exit(1);
+}
+const args = process.argv.slice(2);
+if (args.length === 0) {
+  console.error(
+    [
+      'No desktop app in this build yet: starting the command line instead.',
+      '  share a folder:   pnpm start share ~/Videos',
+      '  mount a share:    pnpm start mount 7-guitar-harbor ~/mnt/videos',
+      '',
+    ].join('\n'),
+  );
+  args.push('--help');
+}
+const res = spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit' });
+process.exit(res.status ?? 1);
