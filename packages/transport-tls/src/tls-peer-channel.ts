@@ -1,0 +1,147 @@
+import { EventEmitter } from 'node:events';
+import type { TLSSocket } from 'node:tls';
+import type { ChannelBinding, PathInfo, PeerChannel, PeerChannelEvents } from '@wormhole/transport';
+import { TransportError } from '@wormhole/transport';
+import { LengthPrefixDecoder, lengthHeader } from './length-prefix.js';
+import { formatHostPort } from './listen-signal.js';
+
+/** How long a closed channel waits for the peer to finish the TLS shutdown before cutting it. */
+const CLOSE_GRACE_MS = 2000;
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** What a channel needs besides its socket. */
+export interface TlsChannelInit {
+  readonly maxMessageBytes: number;
+  readonly binding: ChannelBinding;
+  /** Bytes that arrived with the handshake and already belong to the message stream. */
+  readonly leftover: Buffer;
+  /** Called once when the channel closes (the transport forgets it). */
+  readonly onClosed: () => void;
+}
+
+/**
+ * A PeerChannel over one authenticated TLS 1.3 socket: u32 length-prefixed messages,
+ * backpressure from `socket.write()`'s return value and 'drain'.
+ */
+export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements PeerChannel {
+  readonly kind = 'tls' as const;
+  readonly maxMessageBytes: number;
+  readonly #socket: TLSSocket;
+  readonly #binding: ChannelBinding;
+  readonly #decoder: LengthPrefixDecoder;
+  readonly #onClosed: () => void;
+  readonly #remoteAddress: string | undefined;
+  #waiters: Waiter[] = [];
+  #closed = false;
+
+  constructor(socket: TLSSocket, init: TlsChannelInit) {
+    super();
+    this.#socket = socket;
+    this.maxMessageBytes = init.maxMessageBytes;
+    this.#binding = init.binding;
+    this.#onClosed = init.onClosed;
+    this.#decoder = new LengthPrefixDecoder(init.maxMessageBytes);
+    const { remoteAddress, remotePort } = socket;
+    this.#remoteAddress =
+      remoteAddress !== undefined && remotePort !== undefined
+        ? formatHostPort(remoteAddress, remotePort)
+        : undefined;
+    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('drain', () => this.#release());
+    socket.on('error', (err) => this.#shutdown(false, `socket error: ${err.message}`));
+    socket.on('end', () => this.#shutdown(false, 'closed by peer'));
+    socket.on('close', () => this.#shutdown(false, 'connection lost'));
+    // Deliver what came with the handshake after the caller had a chance to add listeners.
+    queueMicrotask(() => {
+      if (init.leftover.byteLength > 0) this.#receive(init.leftover);
+      if (!this.#closed) socket.resume();
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  send(message: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(TransportError.CLOSED());
+    if (message.byteLength > this.maxMessageBytes) {
+      return Promise.reject(
+        new TransportError(
+          'TRANSPORT_MESSAGE_TOO_LARGE',
+          `message of ${message.byteLength} bytes exceeds ${this.maxMessageBytes}`,
+        ),
+      );
+    }
+    const socket = this.#socket;
+    socket.cork();
+    socket.write(lengthHeader(message.byteLength));
+    const ok = socket.write(message);
+    socket.uncork();
+    if (ok) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  bufferedAmount(): number {
+    return this.#closed ? 0 : this.#socket.writableLength;
+  }
+
+  close(reason = 'closed'): void {
+    this.#shutdown(true, reason);
+  }
+
+  binding(): ChannelBinding {
+    return this.#binding;
+  }
+
+  pathInfo(): PathInfo {
+    return {
+      transport: 'tls',
+      localCandidateType: 'direct',
+      remoteCandidateType: 'direct',
+      relayed: false,
+      remoteAddress: this.#remoteAddress,
+      protocol: 'tls',
+    };
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.#closed) return;
+    let messages: Buffer[];
+    try {
+      messages = this.#decoder.push(chunk);
+    } catch (err) {
+      this.#shutdown(false, `framing error: ${(err as Error).message}`);
+      return;
+    }
+    for (const m of messages) {
+      if (this.#closed) return;
+      this.emit('message', m);
+    }
+  }
+
+  #release(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  #shutdown(local: boolean, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(TransportError.CLOSED(`Connection is closed: ${reason}`));
+    const socket = this.#socket;
+    if (!socket.destroyed) {
+      // end() flushes what is queued and sends close_notify; destroy() if the peer never answers.
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    }
+    this.#onClosed();
+    this.emit('close', { local, reason });
+  }
+}
