@@ -1,0 +1,255 @@
+import type { ConnectOptions, PeerChannel, TransportSession, TransportSignal } from '@wormhole/transport';
+import { TransportError } from '@wormhole/transport';
+import { DataChannelPeerChannel, safe } from './datachannel-channel.js';
+import { normaliseFingerprint, sdpFingerprint } from './fingerprint.js';
+import type { NativeDataChannel, NativeModule, NativePeerConnection } from './native.js';
+import type { ResolvedOptions } from './options.js';
+import { type CandidateSignal, type DataChannelSignal, parseSignal } from './signals.js';
+
+/** Label of the one DataChannel a session opens; anything else the peer opens is refused. */
+export const CHANNEL_LABEL = 'wormhole';
+/** Candidates accepted before the remote description arrives (signals may be reordered). */
+const MAX_EARLY_CANDIDATES = 64;
+
+/** Hooks from the owning transport, so it can close what is still open. */
+export interface SessionHost {
+  readonly native: NativeModule;
+  readonly options: ResolvedOptions;
+  onChannel(channel: DataChannelPeerChannel): void;
+  onChannelClosed(channel: DataChannelPeerChannel): void;
+  onSessionDone(session: DataChannelSession): void;
+}
+
+/**
+ * One connection attempt. The client is the offerer and opens the DataChannel; the host is the
+ * answerer and accepts it.
+ */
+export class DataChannelSession implements TransportSession {
+  readonly kind = 'datachannel' as const;
+  readonly connected: Promise<PeerChannel>;
+  readonly #role: 'host' | 'client';
+  readonly #host: SessionHost;
+  readonly #abortSignal: AbortSignal;
+  #pc: NativePeerConnection | undefined;
+  #dc: NativeDataChannel | undefined;
+  #channel: DataChannelPeerChannel | undefined;
+  #settled = false;
+  #resolve!: (channel: PeerChannel) => void;
+  #reject!: (err: unknown) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #listeners: ((signal: TransportSignal) => void)[] = [];
+  #outbox: TransportSignal[] = [];
+  #haveRemoteDescription = false;
+  #earlyCandidates: CandidateSignal[] = [];
+  readonly #onAbort = (): void => this.#fail(TransportError.ABORTED('datachannel: connect aborted'));
+
+  constructor(role: 'host' | 'client', options: ConnectOptions, host: SessionHost) {
+    this.#role = role;
+    this.#host = host;
+    this.#abortSignal = options.signal;
+    this.connected = new Promise<PeerChannel>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // A losing session in a transport race may never be awaited; that is not an error.
+    this.connected.catch(() => {});
+    if (options.signal.aborted) {
+      this.#fail(TransportError.ABORTED('datachannel: connect aborted'));
+      return;
+    }
+    options.signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#timer = setTimeout(() => {
+      this.#fail(
+        new TransportError(
+          'TRANSPORT_TIMEOUT',
+          `datachannel: no connection within ${host.options.connectTimeoutMs} ms (${this.#stateText()})`,
+        ),
+      );
+    }, host.options.connectTimeoutMs);
+    try {
+      this.#start();
+    } catch (cause) {
+      this.#fail(
+        new TransportError('TRANSPORT_CONNECT_FAILED', `datachannel: cannot start: ${String(cause)}`, {
+          cause,
+        }),
+      );
+    }
+  }
+
+  onSignal(listener: (signal: TransportSignal) => void): void {
+    this.#listeners.push(listener);
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    for (const s of outbox) listener(s);
+  }
+
+  handleSignal(signal: TransportSignal): void {
+    const parsed = parseSignal(signal);
+    const pc = this.#pc;
+    // Late signals after close are harmless; libdatachannel throws if we pass them on.
+    if (pc === undefined || (this.#settled && (this.#channel === undefined || this.#channel.isClosed)))
+      return;
+    if (parsed.type === 'description') this.#handleDescription(pc, parsed);
+    else if (!this.#haveRemoteDescription) {
+      if (this.#earlyCandidates.length >= MAX_EARLY_CANDIDATES) {
+        throw new TransportError(
+          'TRANSPORT_BAD_SIGNAL',
+          'datachannel: too many candidates before the description',
+        );
+      }
+      this.#earlyCandidates.push(parsed);
+    } else this.#addCandidate(pc, parsed);
+  }
+
+  close(): void {
+    // Once connected, the channel owns the PeerConnection: close it through the channel.
+    this.#fail(TransportError.ABORTED('datachannel: session closed'));
+  }
+
+  #start(): void {
+    const pc = new this.#host.native.PeerConnection(`wormhole-${this.#role}`, this.#host.options.rtcConfig);
+    this.#pc = pc;
+    pc.onLocalDescription((sdp, type) => this.#emit({ type: 'description', sdp, sdpType: type }));
+    pc.onLocalCandidate((candidate, mid) => this.#emit({ type: 'candidate', candidate, mid }));
+    pc.onStateChange((state) => {
+      if (state === 'failed' || state === 'closed') {
+        this.#fail(
+          new TransportError(
+            'TRANSPORT_CONNECT_FAILED',
+            `datachannel: connection ${state} (${this.#stateText()})`,
+          ),
+        );
+      }
+    });
+    if (this.#role === 'client') {
+      // Reliable and ordered are the defaults (no maxRetransmits/maxPacketLifeTime/unordered).
+      const dc = pc.createDataChannel(CHANNEL_LABEL);
+      this.#dc = dc;
+      dc.onOpen(() => this.#succeed(dc));
+      dc.onClosed(() =>
+        this.#fail(new TransportError('TRANSPORT_CONNECT_FAILED', 'datachannel: channel closed')),
+      );
+    } else {
+      pc.onDataChannel((dc) => {
+        if (this.#dc !== undefined || this.#settled || dc.getLabel() !== CHANNEL_LABEL) {
+          safe(() => dc.close(), undefined);
+          return;
+        }
+        this.#dc = dc;
+        if (dc.isOpen()) this.#succeed(dc);
+        else dc.onOpen(() => this.#succeed(dc));
+      });
+    }
+  }
+
+  #handleDescription(
+    pc: NativePeerConnection,
+    signal: Extract<DataChannelSignal, { type: 'description' }>,
+  ): void {
+    const expected = this.#role === 'host' ? 'offer' : 'answer';
+    if (signal.sdpType !== expected) {
+      throw new TransportError('TRANSPORT_BAD_SIGNAL', `datachannel: ${this.#role} expects an ${expected}`);
+    }
+    if (this.#haveRemoteDescription) {
+      throw new TransportError('TRANSPORT_BAD_SIGNAL', 'datachannel: second remote description');
+    }
+    try {
+      pc.setRemoteDescription(signal.sdp, signal.sdpType);
+    } catch (cause) {
+      throw new TransportError('TRANSPORT_BAD_SIGNAL', `datachannel: rejected SDP: ${String(cause)}`, {
+        cause,
+      });
+    }
+    this.#haveRemoteDescription = true;
+    const early = this.#earlyCandidates;
+    this.#earlyCandidates = [];
+    for (const c of early) this.#addCandidate(pc, c);
+  }
+
+  #addCandidate(pc: NativePeerConnection, signal: CandidateSignal): void {
+    try {
+      pc.addRemoteCandidate(signal.candidate, signal.mid);
+    } catch (cause) {
+      if (this.#settled && (this.#channel === undefined || this.#channel.isClosed)) return;
+      throw new TransportError('TRANSPORT_BAD_SIGNAL', `datachannel: rejected candidate: ${String(cause)}`, {
+        cause,
+      });
+    }
+  }
+
+  #emit(signal: TransportSignal): void {
+    if (this.#settled && this.#channel === undefined) return;
+    if (this.#listeners.length === 0) {
+      this.#outbox.push(signal);
+      return;
+    }
+    for (const l of this.#listeners) l(signal);
+  }
+
+  #stateText(): string {
+    const pc = this.#pc;
+    if (pc === undefined) return 'no peer connection';
+    return `ICE ${safe(() => pc.iceState(), '?')}, gathering ${safe(() => pc.gatheringState(), '?')}, connection ${safe(() => pc.state(), '?')}`;
+  }
+
+  #succeed(dc: NativeDataChannel): void {
+    const pc = this.#pc;
+    if (this.#settled || pc === undefined) return;
+    let binding: { local: string; remote: string };
+    try {
+      // Local: our own certificate, as advertised in our SDP. Remote: the fingerprint
+      // libdatachannel computed from the certificate the peer presented in the DTLS handshake
+      // (and checked against the remote SDP) - see README "Channel binding".
+      const remote = pc.remoteFingerprint();
+      if (remote.algorithm !== 'sha-256') throw new Error(`remote fingerprint is ${remote.algorithm}`);
+      const localSdp = pc.localDescription()?.sdp ?? '';
+      binding = { local: sdpFingerprint(localSdp), remote: normaliseFingerprint(remote.value) };
+    } catch (cause) {
+      this.#fail(
+        new TransportError(
+          'TRANSPORT_AUTH_FAILED',
+          `datachannel: no usable DTLS fingerprint: ${String(cause)}`,
+          {
+            cause,
+          },
+        ),
+      );
+      return;
+    }
+    this.#settled = true;
+    this.#cleanupAttempt();
+    const channel = new DataChannelPeerChannel({
+      pc,
+      dc,
+      maxMessageBytes: this.#host.options.maxMessageBytes,
+      highWaterMarkBytes: this.#host.options.highWaterMarkBytes,
+      binding,
+      onRelease: () => this.#host.onChannelClosed(channel),
+    });
+    this.#channel = channel;
+    this.#host.onChannel(channel);
+    this.#host.onSessionDone(this);
+    this.#resolve(channel);
+  }
+
+  #fail(err: TransportError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#cleanupAttempt();
+    const dc = this.#dc;
+    const pc = this.#pc;
+    if (dc !== undefined) safe(() => dc.close(), undefined);
+    if (pc !== undefined) safe(() => pc.close(), undefined);
+    this.#earlyCandidates = [];
+    this.#outbox = [];
+    this.#host.onSessionDone(this);
+    this.#reject(err);
+  }
+
+  #cleanupAttempt(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#abortSignal.removeEventListener('abort', this.#onAbort);
+  }
+}
