@@ -150,6 +150,9 @@ class SignalServerImpl implements SignalServer, BackendHost {
       maxPayload: Math.max(opts.maxMessageBytes * 4, 1024 * 1024),
       perMessageDeflate: false,
       clientTracking: false,
+      // Invalid UTF-8 would make ws close the socket (1007) without an answer; the JSON parser
+      // rejects it instead, with a typed SIGNAL_BAD_MESSAGE.
+      skipUTF8Validation: true,
     });
   }
 
@@ -232,27 +235,26 @@ class SignalServerImpl implements SignalServer, BackendHost {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    if (this.draining)
-      return this.abortHandshake(socket, 503, 'SIGNAL_SHUTTING_DOWN', 'server is shutting down');
+    if (this.draining) {
+      this.abortHandshake(socket, 503, 'SIGNAL_SHUTTING_DOWN', 'server is shutting down');
+      return;
+    }
     const total = this.conns.size + this.handshakes;
     if (this.opts.maxConnections > 0 && total >= this.opts.maxConnections) {
-      return this.abortHandshake(
-        socket,
-        503,
-        'SIGNAL_TOO_MANY_CONNECTIONS',
-        'server connection limit reached',
-      );
+      this.abortHandshake(socket, 503, 'SIGNAL_TOO_MANY_CONNECTIONS', 'server connection limit reached');
+      return;
     }
     const ip = this.clientIp(req);
     const count = this.perIp.get(ip) ?? 0;
     if (this.opts.maxConnectionsPerIp > 0 && count >= this.opts.maxConnectionsPerIp) {
       this.log.debug({ ip }, 'per-ip connection limit reached');
-      return this.abortHandshake(
+      this.abortHandshake(
         socket,
         429,
         'SIGNAL_TOO_MANY_CONNECTIONS',
         'too many connections from this address',
       );
+      return;
     }
     // Reserve the slot now so a burst of handshakes cannot overshoot the limit.
     this.perIp.set(ip, count + 1);
@@ -372,18 +374,22 @@ class SignalServerImpl implements SignalServer, BackendHost {
   private onMessage(conn: Conn, data: WebSocket.RawData, isBinary: boolean): void {
     conn.alive = true;
     if (!conn.bucket.take()) {
-      return this.sendError(conn, 'SIGNAL_RATE_LIMITED', 'too many messages; slow down', undefined);
+      this.sendError(conn, 'SIGNAL_RATE_LIMITED', 'too many messages; slow down', undefined);
+      return;
     }
-    if (isBinary)
-      return this.sendError(conn, 'SIGNAL_BAD_MESSAGE', 'binary frames are not accepted', undefined);
+    if (isBinary) {
+      this.sendError(conn, 'SIGNAL_BAD_MESSAGE', 'binary frames are not accepted', undefined);
+      return;
+    }
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (buf.byteLength > this.opts.maxMessageBytes) {
-      return this.sendError(
+      this.sendError(
         conn,
         'SIGNAL_MESSAGE_TOO_LARGE',
         `message of ${buf.byteLength} bytes exceeds the ${this.opts.maxMessageBytes}-byte limit`,
         undefined,
       );
+      return;
     }
     let msg: ClientMessage;
     try {
@@ -392,7 +398,8 @@ class SignalServerImpl implements SignalServer, BackendHost {
       const code: SignalErrorCode = isAppError(err, 'PROTOCOL_MESSAGE_TOO_LARGE')
         ? 'SIGNAL_MESSAGE_TOO_LARGE'
         : 'SIGNAL_BAD_MESSAGE';
-      return this.sendError(conn, code, (err as Error).message, refOf(buf));
+      this.sendError(conn, code, (err as Error).message, refOf(buf));
+      return;
     }
     this.enqueue(conn, () => this.handle(conn, msg));
   }
@@ -469,10 +476,12 @@ class SignalServerImpl implements SignalServer, BackendHost {
       }
     } catch (err) {
       if (err instanceof SignalServerError && isWireCode(err.code)) {
-        return this.sendError(conn, err.code, err.message, ref);
+        this.sendError(conn, err.code, err.message, ref);
+        return;
       }
       this.log.error({ peerId: conn.peerId, type: msg.type, err: (err as Error).message }, 'internal error');
-      return this.sendError(conn, 'SIGNAL_INTERNAL', 'internal server error', ref);
+      this.sendError(conn, 'SIGNAL_INTERNAL', 'internal server error', ref);
+      return;
     } finally {
       // A request that completed after its socket closed must not leave a ghost member behind.
       if (conn.closed && conn.room !== undefined) {
