@@ -1,1 +1,37 @@
-export {};
+/**
+ * @packageDocumentation
+ * The file-serving heart of Wormhole. `createShareHost` serves one local directory, read-only
+ * and confined to its root, over any number of `PeerChannel`s; `createRemoteFs` is the client
+ * that reads it with pipelined requests and reconnects by itself.
+ *
+ * @example
+ * ```ts
+ * import { createRemoteFs, createShareHost } from '@wormhole/engine';
+ * const host = await createShareHost({ root: '/srv/share' });
+ * host.attach(hostSideChannel);                       // one call per connected peer
+ *
+ * const fs = await createRemoteFs({ connect: () => dialHost() });
+ * const entries = await fs.readdir('/');              // names + stats, all pages
+ * const st = await fs.stat('/docs/a.txt');
+ * const bytes = await fs.read('/docs/a.txt', 0, st.size, st.version);
+ * fs.on('invalidate', ({ paths, all }) => dropCaches(paths, all));
+ * await fs.close();
+ * await host.close();
+ * ```
+ */
+export type {
+  CallOptions,
+  ConnectionEvent,
+  InvalidateEvent,
+  ReaddirPage,
+  RemoteFs,
+  RemoteFsEvents,
+  RemoteFsOptions,
+} from './client/remote-fs.js';
+export { createRemoteFs } from './client/remote-fs.js';
+export { EngineError, type EngineErrorCode } from './engine-error.js';
+export type { HostSession, HostSessionStats, SessionLimits } from './host/host-session.js';
+export { createShareHost, type ShareHost, type ShareHostOptions } from './host/share-host.js';
+export { parseSharePath } from './host/share-path.js';
+export { type Logger, silentLogger } from './logger.js';
+export { RemoteFsError } from './remote-fs-error.js';

@@ -1,0 +1,326 @@
+import {
+  decodeFrame,
+  decodeHelloBody,
+  decodeRequestBody,
+  type ErrorBody,
+  encodeErrorBody,
+  encodeEventBody,
+  encodeFrame,
+  encodeHelloBody,
+  encodeResultBody,
+  FRAME_HEADER_BYTES,
+  FrameKind,
+  FsOp,
+  type FsRequest,
+  isAppError,
+  type PeerEvent,
+  PROTOCOL_VERSION,
+} from '@wormhole/protocol';
+import type { PeerChannel } from '@wormhole/transport';
+import type { Logger } from '../logger.js';
+import { RemoteFsError } from '../remote-fs-error.js';
+import type { ShareFs } from './share-fs.js';
+
+/** Statistics of one attached client, as `ShareHost.clients()` reports them. */
+export interface HostSessionStats {
+  readonly id: string;
+  readonly transport: string;
+  readonly remoteAddress: string | undefined;
+  readonly connectedAt: number;
+  readonly requests: number;
+  readonly bytesSent: number;
+  readonly inflight: number;
+  readonly queued: number;
+  readonly protocolErrors: number;
+}
+
+/** One attached client. Closing it closes the channel and frees everything it holds. */
+export interface HostSession {
+  readonly id: string;
+  stats(): HostSessionStats;
+  /** Resolves once the session is closed and all of its in-flight work has settled. */
+  readonly closed: Promise<void>;
+  close(reason?: string): void;
+}
+
+export interface SessionLimits {
+  /** Requests executed at once per session. */
+  readonly maxInflight: number;
+  /** Requests waiting behind those; more is a protocol error (a client must window). */
+  readonly maxQueued: number;
+  /** Malformed frames tolerated before the session is closed. */
+  readonly maxProtocolErrors: number;
+}
+
+export interface SessionContext {
+  readonly fs: ShareFs;
+  readonly readOnly: boolean;
+  readonly chunkSize: number;
+  readonly limits: SessionLimits;
+  readonly logger: Logger;
+  readonly software: string;
+  onClosed(session: HostSessionImpl): void;
+}
+
+interface Job {
+  readonly id: number;
+  readonly req: FsRequest;
+}
+
+const WRITE_OPS = new Set<number>([
+  FsOp.WRITE,
+  FsOp.CREATE,
+  FsOp.MKDIR,
+  FsOp.UNLINK,
+  FsOp.RMDIR,
+  FsOp.RENAME,
+  FsOp.TRUNCATE,
+  FsOp.SETATTR,
+  FsOp.SYMLINK,
+]);
+
+/** Serves one PeerChannel. Not exported from the package: `ShareHost.attach` creates these. */
+export class HostSessionImpl implements HostSession {
+  readonly id: string;
+  readonly closed: Promise<void>;
+  readonly #ch: PeerChannel;
+  readonly #ctx: SessionContext;
+  readonly #connectedAt = Date.now();
+  readonly #queue: Job[] = [];
+  readonly #running = new Set<number>();
+  readonly #cancelled = new Set<number>();
+  #settled: Promise<unknown>[] = [];
+  #hello = false;
+  #isClosed = false;
+  #requests = 0;
+  #bytesSent = 0;
+  #protocolErrors = 0;
+  #resolveClosed!: () => void;
+  readonly #onMessage = (m: Uint8Array) => this.#handle(m);
+  readonly #onClose = () => this.#teardown('channel closed');
+
+  constructor(id: string, channel: PeerChannel, ctx: SessionContext) {
+    this.id = id;
+    this.#ch = channel;
+    this.#ctx = ctx;
+    this.closed = new Promise((r) => {
+      this.#resolveClosed = r;
+    });
+    channel.on('message', this.#onMessage);
+    channel.on('close', this.#onClose);
+    if (channel.isClosed) {
+      queueMicrotask(() => this.#teardown('channel closed'));
+      return;
+    }
+    this.#send(
+      encodeFrame(
+        FrameKind.HELLO,
+        0,
+        encodeHelloBody({
+          v: PROTOCOL_VERSION,
+          role: 'host',
+          software: ctx.software,
+          features: ['readdirplus', 'version'],
+          readOnly: ctx.readOnly,
+          chunkSize: ctx.chunkSize,
+        }),
+      ),
+    );
+  }
+
+  stats(): HostSessionStats {
+    let path: ReturnType<PeerChannel['pathInfo']> | undefined;
+    try {
+      path = this.#ch.pathInfo();
+    } catch {
+      path = undefined;
+    }
+    return {
+      id: this.id,
+      transport: this.#ch.kind,
+      remoteAddress: path?.remoteAddress,
+      connectedAt: this.#connectedAt,
+      requests: this.#requests,
+      bytesSent: this.#bytesSent,
+      inflight: this.#running.size,
+      queued: this.#queue.length,
+      protocolErrors: this.#protocolErrors,
+    };
+  }
+
+  /** Pushes an unsolicited event (invalidations) if the client has said HELLO. */
+  pushEvent(event: PeerEvent): void {
+    if (!this.#hello || this.#isClosed) return;
+    this.#send(encodeFrame(FrameKind.EVENT, 0, encodeEventBody(event)));
+  }
+
+  close(reason = 'host closed the session'): void {
+    if (this.#isClosed) return;
+    // Say goodbye first; the channel flushes queued messages before it closes.
+    this.#send(
+      encodeFrame(FrameKind.EVENT, 0, encodeEventBody({ type: 'bye', reason: reason.slice(0, 256) })),
+    );
+    this.#teardown(reason);
+  }
+
+  #teardown(reason: string): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#ch.off('message', this.#onMessage);
+    this.#ch.off('close', this.#onClose);
+    this.#queue.length = 0;
+    this.#cancelled.clear();
+    this.#ch.close(reason);
+    this.#ctx.onClosed(this);
+    // In-flight fs calls release their fds in their own `finally`; wait for them so
+    // `closed` means "nothing of this session is left".
+    void Promise.allSettled(this.#settled).then(() => this.#resolveClosed());
+  }
+
+  #send(frame: Uint8Array): void {
+    if (this.#ch.isClosed) return;
+    this.#bytesSent += frame.byteLength;
+    this.#ch.send(frame).catch(() => {});
+  }
+
+  #protocolError(id: number, message: string): void {
+    this.#protocolErrors++;
+    this.#ctx.logger.debug?.('protocol error from peer', { session: this.id, message });
+    this.#sendError(id, { code: 'PROTOCOL_ERROR', message: message.slice(0, 1000) });
+    if (this.#protocolErrors > this.#ctx.limits.maxProtocolErrors) this.close('too many protocol errors');
+  }
+
+  #sendError(id: number, body: ErrorBody): void {
+    this.#send(encodeFrame(FrameKind.ERROR, id, encodeErrorBody(body)));
+  }
+
+  #handle(message: Uint8Array): void {
+    if (this.#isClosed) return;
+    let frame: ReturnType<typeof decodeFrame>;
+    try {
+      frame = decodeFrame(message);
+    } catch (err) {
+      const id = message.byteLength >= FRAME_HEADER_BYTES ? Buffer.from(message).readUInt32BE(2) : 0;
+      if (!this.#hello && isAppError(err, 'PROTOCOL_BAD_VERSION')) {
+        this.#sendError(id, {
+          code: 'PROTOCOL_ERROR',
+          message: `protocol version mismatch: host speaks ${PROTOCOL_VERSION}`,
+        });
+        this.close('protocol version mismatch');
+        return;
+      }
+      this.#protocolError(id, err instanceof Error ? err.message : 'undecodable frame');
+      return;
+    }
+    switch (frame.kind) {
+      case FrameKind.HELLO:
+        return this.#onHello(frame.id, frame.body);
+      case FrameKind.REQUEST:
+        return this.#onRequest(frame.id, frame.body);
+      case FrameKind.CANCEL:
+        return this.#onCancel(frame.id);
+      case FrameKind.PING:
+        return this.#send(encodeFrame(FrameKind.PONG, frame.id, frame.body.subarray(0, 64)));
+      case FrameKind.PONG:
+      case FrameKind.EVENT:
+        return;
+      default:
+        return this.#protocolError(frame.id, `a client may not send frame kind ${frame.kind}`);
+    }
+  }
+
+  #onHello(id: number, body: Uint8Array): void {
+    let hello: ReturnType<typeof decodeHelloBody>;
+    try {
+      hello = decodeHelloBody(body);
+    } catch (err) {
+      return this.#protocolError(id, err instanceof Error ? err.message : 'bad hello');
+    }
+    if (hello.v !== PROTOCOL_VERSION || hello.role !== 'client') {
+      this.#sendError(id, {
+        code: 'PROTOCOL_ERROR',
+        message: `protocol version mismatch or wrong role: host speaks v${PROTOCOL_VERSION} to clients`,
+      });
+      this.close('protocol version mismatch');
+      return;
+    }
+    this.#hello = true;
+  }
+
+  #onRequest(id: number, body: Uint8Array): void {
+    if (!this.#hello) return this.#protocolError(id, 'REQUEST before HELLO');
+    if (id === 0) return this.#protocolError(id, 'request id 0 is reserved');
+    let req: FsRequest;
+    try {
+      req = decodeRequestBody(body);
+    } catch (err) {
+      return this.#protocolError(id, err instanceof Error ? err.message : 'bad request');
+    }
+    this.#requests++;
+    if (this.#queue.length >= this.#ctx.limits.maxQueued) {
+      return this.#sendError(id, { code: 'EBUSY', message: 'too many requests in flight' });
+    }
+    this.#queue.push({ id, req });
+    this.#pump();
+  }
+
+  #onCancel(id: number): void {
+    const i = this.#queue.findIndex((j) => j.id === id);
+    if (i >= 0) this.#queue.splice(i, 1);
+    else if (this.#running.has(id)) this.#cancelled.add(id);
+  }
+
+  #pump(): void {
+    while (!this.#isClosed && this.#running.size < this.#ctx.limits.maxInflight && this.#queue.length > 0) {
+      const job = this.#queue.shift()!;
+      this.#running.add(job.id);
+      const p = this.#run(job).finally(() => {
+        this.#running.delete(job.id);
+        this.#cancelled.delete(job.id);
+        const i = this.#settled.indexOf(p);
+        if (i >= 0) this.#settled.splice(i, 1);
+        this.#pump();
+      });
+      this.#settled.push(p);
+    }
+  }
+
+  async #run(job: Job): Promise<void> {
+    let frame: Uint8Array;
+    try {
+      frame = await this.#execute(job);
+    } catch (err) {
+      const e = err instanceof RemoteFsError ? err : RemoteFsError.EIO('internal error on the host', err);
+      if (!(err instanceof RemoteFsError)) this.#ctx.logger.error?.('request failed', { error: String(err) });
+      frame = encodeFrame(
+        FrameKind.ERROR,
+        job.id,
+        encodeErrorBody({ code: e.code, message: e.message.slice(0, 1000) }),
+      );
+    }
+    if (this.#isClosed || this.#cancelled.has(job.id)) return;
+    this.#bytesSent += frame.byteLength;
+    // Await the send: this is the host's backpressure, a slow reader holds `maxInflight` slots.
+    await this.#ch.send(frame).catch(() => {});
+  }
+
+  async #execute({ id, req }: Job): Promise<Uint8Array> {
+    const fs = this.#ctx.fs;
+    const result = (value: unknown) => encodeFrame(FrameKind.RESPONSE, id, encodeResultBody(value));
+    if (WRITE_OPS.has(req.op)) throw RemoteFsError.EROFS();
+    switch (req.op) {
+      case FsOp.STAT:
+        return result(await fs.stat(req.params.path));
+      case FsOp.READDIR:
+        return result(await fs.readdir(req.params.path, req.params.cursor, req.params.limit));
+      case FsOp.READ:
+        return fs.readFrame(id, req.params.path, req.params.offset, req.params.length, req.params.version);
+      case FsOp.READLINK:
+        return result({ target: await fs.readlink(req.params.path) });
+      case FsOp.STATFS:
+        return result(await fs.statfs());
+      default:
+        throw RemoteFsError.EROFS();
+    }
+  }
+}

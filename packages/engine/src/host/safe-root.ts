@@ -1,0 +1,177 @@
+import { realpath } from 'node:fs/promises';
+import { EngineError } from '../engine-error.js';
+import { RemoteFsError } from '../remote-fs-error.js';
+import {
+  closeFd,
+  closeQuietly,
+  fdPath,
+  lstatBig,
+  O_DIR_NOFOLLOW,
+  O_FILE_NOFOLLOW,
+  openFd,
+  readlinkStr,
+} from './fs-calls.js';
+
+/** Symlinks followed in one resolution before ELOOP (Linux's own limit is 40). */
+const MAX_HOPS = 40;
+
+/**
+ * Where a path landed: an open directory fd plus the final name inside it, or (`name` null)
+ * the directory itself. The caller owns `dirFd` and must `release()` it.
+ */
+export interface Located {
+  readonly dirFd: number;
+  readonly name: string | null;
+  /** Real components from the root to `dirFd` (no symlinks in them). */
+  readonly dirPath: readonly string[];
+  release(): void;
+}
+
+/**
+ * The share root, pinned by an open directory fd, and a walker that resolves peer paths
+ * below it the way openat(2) with O_NOFOLLOW would, using `/proc/self/fd/N/name` (Linux).
+ *
+ * Why this is race-safe: every step opens exactly one name relative to the fd of a directory
+ * that is already known to be inside the root, with O_NOFOLLOW|O_DIRECTORY, so the kernel
+ * itself refuses to cross a symlink. A symlink is only ever "followed" by reading its target
+ * and re-walking that target lexically from the root fd (or from the current directory fd),
+ * with the same no-follow steps; a target that lexically leaves the root is refused (EACCES)
+ * before anything is opened. Swapping a directory for a symlink between two steps makes the
+ * next open fail (ENOTDIR/ELOOP) instead of escaping, and nothing is checked by path string
+ * and then re-opened by path string, so there is no check-then-use window.
+ */
+export class SafeRoot {
+  readonly realRoot: string;
+  readonly #rootFd: number;
+  #closed = false;
+
+  private constructor(realRoot: string, rootFd: number) {
+    this.realRoot = realRoot;
+    this.#rootFd = rootFd;
+  }
+
+  static async open(root: string): Promise<SafeRoot> {
+    if (process.platform !== 'linux')
+      throw EngineError.BAD_ROOT(root, new Error('the host needs /proc/self/fd (Linux)'));
+    try {
+      const real = await realpath(root);
+      const fd = await openFd(real, O_DIR_NOFOLLOW);
+      return new SafeRoot(real, fd);
+    } catch (err) {
+      throw EngineError.BAD_ROOT(root, err);
+    }
+  }
+
+  /** The pinned root fd, for statfs and similar root-wide calls. */
+  get rootFdPath(): string {
+    return fdPath(this.#rootFd);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeQuietly(this.#rootFd);
+  }
+
+  /**
+   * Resolves `components` (already lexically validated by `parseSharePath`). Intermediate
+   * symlinks are followed only while they stay inside the root. The final component is
+   * followed only when `followFinal` (READ/READDIR); STAT and READLINK see the link itself.
+   */
+  async locate(components: readonly string[], followFinal: boolean): Promise<Located> {
+    if (this.#closed) throw RemoteFsError.EIO('share is closed');
+    const todo = [...components];
+    let stack: string[] = [];
+    let cur = await openFd(fdPath(this.#rootFd, '.'), O_DIR_NOFOLLOW);
+    let hops = 0;
+    try {
+      while (todo.length > 0) {
+        const name = todo.shift()!;
+        if (name === '' || name === '.') continue;
+        if (name === '..') {
+          // Only reachable from a symlink target: fold it by re-walking the real prefix.
+          if (stack.length === 0) throw RemoteFsError.EACCES('symlink escapes the share root');
+          todo.unshift(...stack.slice(0, -1));
+          stack = [];
+          await closeFd(cur);
+          cur = await openFd(fdPath(this.#rootFd, '.'), O_DIR_NOFOLLOW);
+          continue;
+        }
+        const last = todo.length === 0;
+        if (last && !followFinal) return this.#located(cur, name, stack);
+        let next: number;
+        try {
+          next = await openFd(fdPath(cur, name), O_DIR_NOFOLLOW);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTDIR' && code !== 'ELOOP') throw err;
+          // Not a directory: a symlink (follow it inside the root) or a plain file.
+          const st = await lstatBig(fdPath(cur, name));
+          if (!st.isSymbolicLink()) {
+            if (last) return this.#located(cur, name, stack);
+            throw RemoteFsError.of('ENOTDIR', 'not a directory');
+          }
+          if (++hops > MAX_HOPS) throw RemoteFsError.ELOOP(components.join('/'));
+          const target = await readlinkStr(fdPath(cur, name));
+          if (target.includes('\0') || target === '') throw RemoteFsError.EACCES('bad symlink target');
+          if (target.startsWith('/')) {
+            const rel = this.#relativeToRoot(target);
+            if (rel === null) throw RemoteFsError.EACCES('symlink points outside the share root');
+            todo.unshift(...rel);
+            stack = [];
+            await closeFd(cur);
+            cur = await openFd(fdPath(this.#rootFd, '.'), O_DIR_NOFOLLOW);
+          } else {
+            todo.unshift(...target.split('/'));
+          }
+          continue;
+        }
+        await closeFd(cur);
+        cur = next;
+        stack.push(name);
+      }
+      return this.#located(cur, null, stack);
+    } catch (err) {
+      closeQuietly(cur);
+      throw RemoteFsError.fromNode(err);
+    }
+  }
+
+  /**
+   * Opens a regular file for reading below the root (final symlinks followed inside the
+   * root). Returns the fd; non-regular files are refused so a FIFO or device can't be read.
+   */
+  async openFile(components: readonly string[]): Promise<number> {
+    const loc = await this.locate(components, true);
+    try {
+      if (loc.name === null) throw RemoteFsError.of('EISDIR', 'is a directory');
+      // O_NOFOLLOW: if the name was swapped for a symlink after the walk, this fails (ELOOP).
+      return await openFd(fdPath(loc.dirFd, loc.name), O_FILE_NOFOLLOW);
+    } catch (err) {
+      throw RemoteFsError.fromNode(err);
+    } finally {
+      loc.release();
+    }
+  }
+
+  #relativeToRoot(abs: string): string[] | null {
+    if (abs === this.realRoot) return [];
+    const prefix = this.realRoot.endsWith('/') ? this.realRoot : `${this.realRoot}/`;
+    if (!abs.startsWith(prefix)) return null;
+    return abs.slice(prefix.length).split('/');
+  }
+
+  #located(dirFd: number, name: string | null, stack: string[]): Located {
+    let released = false;
+    return {
+      dirFd,
+      name,
+      dirPath: stack,
+      release: () => {
+        if (released) return;
+        released = true;
+        closeQuietly(dirFd);
+      },
+    };
+  }
+}

@@ -1,0 +1,206 @@
+import {
+  type DirEntry,
+  FRAME_HEADER_BYTES,
+  FrameKind,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type ReaddirResult,
+  type Stat,
+  type StatfsResult,
+} from '@wormhole/protocol';
+import { RemoteFsError } from '../remote-fs-error.js';
+import { FdCache } from './fd-cache.js';
+import {
+  closeQuietly,
+  fdPath,
+  fstatBig,
+  lstatBig,
+  readdirNames,
+  readInto,
+  readlinkStr,
+  statfsPath,
+} from './fs-calls.js';
+import type { SafeRoot } from './safe-root.js';
+import { parseSharePath } from './share-path.js';
+import { toWireStat, versionOf } from './stat-convert.js';
+
+/** Entries per READDIR page when the client does not say. */
+export const DEFAULT_READDIR_PAGE = 1024;
+/** A page's encoded size must leave room for the frame header. */
+const PAGE_BUDGET = MAX_FRAME_BYTES - FRAME_HEADER_BYTES - 1024;
+/** Rough upper bound of one encoded entry besides its name (msgpack of a Stat). */
+const ENTRY_OVERHEAD = 200;
+
+interface Listing {
+  readonly version: string;
+  readonly names: readonly string[];
+}
+
+/**
+ * The file-system half of the host: every operation a peer may ask for, over one SafeRoot.
+ * Shared by all sessions; holds the fd cache and a small cache of sorted directory listings
+ * (so paging a 10,000-entry directory lists it once, not once per page).
+ */
+export class ShareFs {
+  readonly root: SafeRoot;
+  readonly fds: FdCache;
+  readonly #listings = new Map<string, Listing>();
+  readonly #maxListings = 16;
+
+  constructor(root: SafeRoot, fdCacheSize: number) {
+    this.root = root;
+    this.fds = new FdCache(fdCacheSize);
+  }
+
+  /** Forgets cached fds and listings for changed paths. */
+  invalidate(paths: readonly string[] | null): void {
+    if (paths === null) {
+      this.fds.invalidateAll();
+      this.#listings.clear();
+      return;
+    }
+    this.fds.invalidate(paths);
+    for (const p of paths) this.#listings.delete(p);
+  }
+
+  close(): void {
+    this.fds.close();
+    this.#listings.clear();
+    this.root.close();
+  }
+
+  async stat(path: string): Promise<Stat> {
+    const loc = await this.root.locate(parseSharePath(path), false);
+    try {
+      const st = loc.name === null ? await fstatBig(loc.dirFd) : await lstatBig(fdPath(loc.dirFd, loc.name));
+      return toWireStat(st);
+    } catch (err) {
+      throw RemoteFsError.fromNode(err);
+    } finally {
+      loc.release();
+    }
+  }
+
+  async readlink(path: string): Promise<string> {
+    const loc = await this.root.locate(parseSharePath(path), false);
+    try {
+      if (loc.name === null) throw RemoteFsError.EINVAL('not a symlink');
+      // readlink never follows the final component; the parent is an fd inside the root.
+      return await readlinkStr(fdPath(loc.dirFd, loc.name));
+    } catch (err) {
+      throw RemoteFsError.fromNode(err);
+    } finally {
+      loc.release();
+    }
+  }
+
+  async statfs(): Promise<StatfsResult> {
+    try {
+      const s = await statfsPath(this.root.rootFdPath);
+      return {
+        bsize: s.bsize,
+        blocks: s.blocks,
+        bfree: s.bfree,
+        bavail: s.bavail,
+        files: s.files,
+        ffree: s.ffree,
+        namemax: 255,
+      };
+    } catch (err) {
+      throw RemoteFsError.fromNode(err);
+    }
+  }
+
+  async readdir(path: string, cursor = 0, limit = DEFAULT_READDIR_PAGE): Promise<ReaddirResult> {
+    const comps = parseSharePath(path);
+    const loc = await this.root.locate(comps, true);
+    try {
+      if (loc.name !== null) throw RemoteFsError.of('ENOTDIR', 'not a directory');
+      const dirStat = await fstatBig(loc.dirFd);
+      const key = loc.dirPath.join('/');
+      const version = versionOf(dirStat);
+      let listing = this.#listings.get(key);
+      if (!listing || listing.version !== version) {
+        const names = (await readdirNames(fdPath(loc.dirFd))).sort();
+        listing = { version, names };
+        this.#listings.set(key, listing);
+        while (this.#listings.size > this.#maxListings)
+          this.#listings.delete(this.#listings.keys().next().value as string);
+      }
+      const entries: DirEntry[] = [];
+      let i = cursor;
+      let budget = PAGE_BUDGET;
+      const names = listing.names;
+      while (i < names.length && entries.length < limit) {
+        const batch = names.slice(i, Math.min(names.length, i + Math.min(64, limit - entries.length)));
+        const stats = await Promise.all(
+          batch.map((name) => lstatBig(fdPath(loc.dirFd, name)).then(toWireStat, () => null)),
+        );
+        let j = 0;
+        for (; j < batch.length; j++) {
+          const cost = ENTRY_OVERHEAD + 3 * batch[j]!.length;
+          if (budget - cost < 0 && entries.length > 0) break;
+          budget -= cost;
+          const stat = stats[j];
+          // Vanished between listing and lstat: skip it, as readdir(3) would.
+          if (stat) entries.push({ name: batch[j]!, stat });
+        }
+        i += j;
+        if (j < batch.length) break;
+      }
+      return i < names.length ? { entries, next: i } : { entries };
+    } catch (err) {
+      throw RemoteFsError.fromNode(err);
+    } finally {
+      loc.release();
+    }
+  }
+
+  /**
+   * Reads into a ready-to-send DATA frame (header written in place, so the bytes are copied
+   * once, kernel → frame). `version`, when given, must match the file's current version.
+   */
+  async readFrame(
+    id: number,
+    path: string,
+    offset: number,
+    length: number,
+    version?: string,
+  ): Promise<Uint8Array> {
+    const comps = parseSharePath(path);
+    const key = comps.join('/');
+    const lease = await this.fds.acquire(key, async () => {
+      const fd = await this.root.openFile(comps);
+      try {
+        const st = await fstatBig(fd);
+        if (st.isDirectory()) throw RemoteFsError.of('EISDIR', 'is a directory');
+        if (!st.isFile()) throw RemoteFsError.EINVAL('not a regular file');
+        return fd;
+      } catch (err) {
+        closeQuietly(fd);
+        throw err;
+      }
+    });
+    try {
+      if (version !== undefined) {
+        const st = await fstatBig(lease.fd);
+        if (versionOf(st) !== version) throw RemoteFsError.ESTALE(path);
+      }
+      const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+      let got = 0;
+      while (got < length) {
+        const n = await readInto(lease.fd, frame, FRAME_HEADER_BYTES + got, length - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      frame[0] = PROTOCOL_VERSION;
+      frame[1] = FrameKind.DATA;
+      frame.writeUInt32BE(id, 2);
+      return frame.subarray(0, FRAME_HEADER_BYTES + got);
+    } catch (err) {
+      throw RemoteFsError.fromNode(err);
+    } finally {
+      lease.release();
+    }
+  }
+}
