@@ -509,3 +509,11 @@ test('fly.toml parses and drains on SIGTERM', (t) => {
   assert.equal(http.internal_port, 8080);
   assert.equal(obj(arr(http.checks, 'checks')[0], 'check').path, '/ready');
 });
+
+test('docs/deploy.md mentions every deploy file', () => {
+  const doc = readFileSync(join(repoRoot, 'docs', 'deploy.md'), 'utf8');
+  for (const f of walk(deployDir)) {
+    const base = f.slice(f.lastIndexOf('/') + 1);
+    assert.ok(doc.includes(base), `docs/deploy.md does not mention ${relative(deployDir, f)}`);
+  }
+});
