@@ -58,9 +58,13 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
         this.#shutdown(false, 'protocol violation: peer sent a text message');
         return;
       }
-      const bytes = msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg;
+      // A plain Uint8Array view (no copy): the contract promises Uint8Array, not Buffer.
+      const bytes =
+        msg instanceof ArrayBuffer
+          ? new Uint8Array(msg)
+          : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
       if (this.#early !== undefined) this.#early.push(bytes);
-      else this.emit('message', bytes);
+      else this.#emitSafely('message', bytes);
     });
     this.#dc.onClosed(() => this.#shutdown(false, 'peer closed the channel'));
     this.#dc.onError((err) => this.#shutdown(false, `channel error: ${err}`));
@@ -130,7 +134,7 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
     this.#early = undefined;
     for (const m of early) {
       if (this.#closed) return;
-      this.emit('message', m);
+      this.#emitSafely('message', m);
     }
   }
 
@@ -156,7 +160,21 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
     safe(() => this.#dc.close(), undefined);
     safe(() => this.#pc.close(), undefined);
     this.#onRelease();
-    this.emit('close', { local, reason });
+    this.#emitSafely('close', { local, reason });
+  }
+
+  /**
+   * Emits from inside a native callback, where a throwing listener would abort the process
+   * (std::terminate); rethrow on the next tick as an ordinary uncaught exception instead.
+   */
+  #emitSafely<K extends keyof PeerChannelEvents>(event: K, ...args: PeerChannelEvents[K]): void {
+    try {
+      (this as EventEmitter).emit(event, ...args);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+    }
   }
 }
 

@@ -10,6 +10,8 @@ import { type CandidateSignal, type DataChannelSignal, parseSignal } from './sig
 export const CHANNEL_LABEL = 'wormhole';
 /** Candidates accepted before the remote description arrives (signals may be reordered). */
 const MAX_EARLY_CANDIDATES = 64;
+/** Retries of candidates that arrive before libdatachannel's ICE transport exists (10 ms apart). */
+const MAX_CANDIDATE_RETRIES = 200;
 
 /** Hooks from the owning transport, so it can close what is still open. */
 export interface SessionHost {
@@ -40,6 +42,7 @@ export class DataChannelSession implements TransportSession {
   #listeners: ((signal: TransportSignal) => void)[] = [];
   #outbox: TransportSignal[] = [];
   #haveRemoteDescription = false;
+  #candidateRetries = 0;
   #earlyCandidates: CandidateSignal[] = [];
   readonly #onAbort = (): void => this.#fail(TransportError.ABORTED('datachannel: connect aborted'));
 
@@ -171,11 +174,25 @@ export class DataChannelSession implements TransportSession {
     try {
       pc.addRemoteCandidate(signal.candidate, signal.mid);
     } catch (cause) {
-      if (this.#settled && (this.#channel === undefined || this.#channel.isClosed)) return;
+      if (this.#isDead()) return;
+      // libdatachannel stores its ICE transport on its own thread after it has already handed
+      // us the local description, so a fast peer's candidate can beat it (seen ~1 in 10 on
+      // loopback). That is not the peer's fault: retry shortly instead of rejecting.
+      if (/without ICE transport/i.test(String(cause)) && this.#candidateRetries < MAX_CANDIDATE_RETRIES) {
+        this.#candidateRetries += 1;
+        setTimeout(() => {
+          if (!this.#isDead()) safe(() => this.#addCandidate(pc, signal), undefined);
+        }, 10).unref();
+        return;
+      }
       throw new TransportError('TRANSPORT_BAD_SIGNAL', `datachannel: rejected candidate: ${String(cause)}`, {
         cause,
       });
     }
+  }
+
+  #isDead(): boolean {
+    return this.#settled && (this.#channel === undefined || this.#channel.isClosed);
   }
 
   #emit(signal: TransportSignal): void {
@@ -184,7 +201,17 @@ export class DataChannelSession implements TransportSession {
       this.#outbox.push(signal);
       return;
     }
-    for (const l of this.#listeners) l(signal);
+    for (const l of this.#listeners) {
+      try {
+        l(signal);
+      } catch (err) {
+        // This runs inside a native callback, where a throw aborts the whole process
+        // (std::terminate). Surface it as an ordinary uncaught exception instead.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   #stateText(): string {

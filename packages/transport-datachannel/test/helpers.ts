@@ -84,7 +84,10 @@ export async function startCoturn(): Promise<Coturn> {
     [
       '-n',
       '--listening-ip=127.0.0.1',
-      '--relay-ip=127.0.0.1',
+      // A relay address distinct from the peers' host address: TURN permissions are per IP, so
+      // with everything on 127.0.0.1 a peer's host socket would pass the other's permission and
+      // ICE would pick a host→relay pair instead of relay↔relay.
+      '--relay-ip=127.0.0.2',
       `--listening-port=${port}`,
       `--min-port=${relayBase}`,
       `--max-port=${relayBase + 200}`,
