@@ -1,0 +1,255 @@
+import { type AuthenticatedChannel, authenticateChannel, type PeerRole } from './channel-binding.js';
+import type { SessionKeys } from './key-schedule.js';
+import type { PeerChannel, TransportKind } from './peer-channel.js';
+import { decodeRoomMessage, encodeRoomMessage, type RoomMessage } from './rendezvous-messages.js';
+import { SealedChannel } from './sealed-channel.js';
+import type { Transport, TransportSession } from './transport.js';
+import { TransportError } from './transport-error.js';
+
+/** The one-byte message the host sends on the channel it picked; the client takes the first channel that carries it. */
+const SELECT = 0x53;
+
+export interface PeerLinkOptions {
+  readonly role: PeerRole;
+  readonly keys: SessionKeys;
+  readonly transports: readonly Transport[];
+  /** Sends one relay payload to the peer. */
+  readonly send: (payload: string) => void;
+  readonly signal: AbortSignal;
+  /** Time the peer gets to prove the channel binding. Default 10000. */
+  readonly bindingTimeoutMs?: number;
+}
+
+/**
+ * Everything between "PAKE done" and "one authenticated channel": sealed room channel, the
+ * transport negotiation, signal forwarding per transport kind, channel binding, and the race
+ * (the host picks the first channel that authenticates; the client follows its pick).
+ */
+export class PeerLink {
+  readonly result: Promise<AuthenticatedChannel>;
+  readonly #opts: PeerLinkOptions;
+  readonly #sealed: SealedChannel;
+  readonly #sessions = new Map<TransportKind, { session: TransportSession; ac: AbortController }>();
+  readonly #channels = new Set<AuthenticatedChannel>();
+  #winner: AuthenticatedChannel | undefined;
+  #done = false;
+  #failures: TransportError[] = [];
+  readonly #failedKinds = new Set<TransportKind>();
+  #startedKinds = 0;
+  #resolve!: (c: AuthenticatedChannel) => void;
+  #reject!: (e: TransportError) => void;
+  readonly #onAbort = (): void => this.fail(TransportError.ABORTED());
+
+  constructor(opts: PeerLinkOptions) {
+    this.#opts = opts;
+    const { keys, role } = opts;
+    this.#sealed =
+      role === 'host'
+        ? new SealedChannel(keys.hostToClient, keys.clientToHost)
+        : new SealedChannel(keys.clientToHost, keys.hostToClient);
+    this.result = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.result.catch(() => {});
+    if (opts.signal.aborted) {
+      this.fail(TransportError.ABORTED());
+      return;
+    }
+    opts.signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (role === 'host') this.#sendRoom({ t: 'hello', kinds: this.#available() });
+  }
+
+  /** Feeds one relay payload from the peer. Any decoding or authentication failure aborts the link. */
+  deliver(payload: string): void {
+    if (this.#done) return;
+    let msg: RoomMessage;
+    try {
+      msg = decodeRoomMessage(this.#sealed.open(payload));
+    } catch (err) {
+      this.fail(err instanceof TransportError ? err : TransportError.BAD_SIGNAL(undefined, { cause: err }));
+      return;
+    }
+    try {
+      this.#onRoomMessage(msg);
+    } catch (err) {
+      this.fail(err instanceof TransportError ? err : TransportError.BAD_SIGNAL(undefined, { cause: err }));
+    }
+  }
+
+  /** Aborts the attempt (tells the peer, closes every session and channel). Idempotent. */
+  fail(err: TransportError): void {
+    if (this.#done) return;
+    if (err.code !== 'TRANSPORT_DECRYPT_FAILED' && err.code !== 'TRANSPORT_OUT_OF_ORDER') {
+      try {
+        this.#sendRoom({ t: 'abort', reason: err.code });
+      } catch {}
+    }
+    this.#finish();
+    this.#reject(err);
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#opts.signal.removeEventListener('abort', this.#onAbort);
+    for (const { session, ac } of this.#sessions.values()) {
+      if (this.#winner && session.kind === this.#winner.kind) continue;
+      ac.abort();
+      session.close();
+    }
+    for (const ch of this.#channels) if (ch !== this.#winner) ch.close('lost the race');
+  }
+
+  #available(): TransportKind[] {
+    return this.#opts.transports.filter((t) => t.isAvailable()).map((t) => t.kind);
+  }
+
+  #sendRoom(m: RoomMessage): void {
+    this.#opts.send(this.#sealed.seal(encodeRoomMessage(m)));
+  }
+
+  #onRoomMessage(msg: RoomMessage): void {
+    const { role } = this.#opts;
+    switch (msg.t) {
+      case 'hello': {
+        if (role !== 'client' || this.#startedKinds > 0) throw TransportError.BAD_SIGNAL('unexpected hello');
+        const mine = this.#available();
+        const kinds = mine.filter((k) => msg.kinds.includes(k));
+        if (kinds.length === 0)
+          throw TransportError.UNAVAILABLE('No transport in common with the host', {
+            details: { host: msg.kinds, client: mine },
+          });
+        // 'start' goes out before any session can emit a signal, so the host has its sessions first.
+        this.#sendRoom({ t: 'start', kinds });
+        for (const k of kinds) this.#startSession(k);
+        return;
+      }
+      case 'start': {
+        if (role !== 'host' || this.#startedKinds > 0) throw TransportError.BAD_SIGNAL('unexpected start');
+        const mine = this.#available();
+        if (msg.kinds.length === 0 || msg.kinds.some((k) => !mine.includes(k)))
+          throw TransportError.BAD_SIGNAL('peer chose a transport we do not offer');
+        for (const k of msg.kinds) this.#startSession(k);
+        return;
+      }
+      case 'signal': {
+        const s = this.#sessions.get(msg.kind);
+        if (!s) throw TransportError.BAD_SIGNAL(`signal for transport ${msg.kind} that is not running`);
+        try {
+          s.session.handleSignal(msg.signal);
+        } catch (err) {
+          // A bad signal kills that one attempt; the others may still win.
+          this.#sessionFailed(msg.kind, err);
+        }
+        return;
+      }
+      case 'abort':
+        throw TransportError.CONNECT_FAILED(`Peer gave up: ${msg.reason}`);
+    }
+  }
+
+  #startSession(kind: TransportKind): void {
+    const transport = this.#opts.transports.find((t) => t.kind === kind)!;
+    const ac = new AbortController();
+    this.#startedKinds++;
+    let session: TransportSession;
+    try {
+      session = transport.createSession(this.#opts.role, { signal: ac.signal });
+    } catch (err) {
+      this.#failures.push(asTransportError(err));
+      this.#failedKinds.add(kind);
+      queueMicrotask(() => this.#checkAllFailed());
+      return;
+    }
+    this.#sessions.set(kind, { session, ac });
+    session.onSignal((signal) => {
+      if (this.#done) return;
+      try {
+        this.#sendRoom({ t: 'signal', kind, signal });
+      } catch (err) {
+        this.#sessionFailed(kind, err);
+      }
+    });
+    session.connected.then(
+      (ch) => this.#onConnected(kind, ch),
+      (err) => this.#sessionFailed(kind, err),
+    );
+  }
+
+  async #onConnected(kind: TransportKind, raw: PeerChannel): Promise<void> {
+    if (this.#done) {
+      raw.close('lost the race');
+      return;
+    }
+    const timeoutMs = this.#opts.bindingTimeoutMs ?? 10_000;
+    let ch: AuthenticatedChannel;
+    try {
+      ch = await authenticateChannel(raw, this.#opts.keys, this.#opts.role, {
+        signal: this.#opts.signal,
+        timeoutMs,
+      });
+    } catch (err) {
+      this.#sessionFailed(kind, err);
+      return;
+    }
+    this.#channels.add(ch);
+    if (this.#done) {
+      ch.close('lost the race');
+      return;
+    }
+    if (this.#opts.role === 'host') {
+      this.#win(ch);
+      ch.send(Uint8Array.of(SELECT)).catch(() => {});
+      return;
+    }
+    try {
+      const m = await ch.readOne(this.#opts.signal, timeoutMs, 'transport selection');
+      if (m.length !== 1 || m[0] !== SELECT)
+        throw TransportError.BAD_SIGNAL('expected the host to select this transport');
+    } catch (err) {
+      ch.close('not selected');
+      this.#channels.delete(ch);
+      this.#sessionFailed(kind, err);
+      return;
+    }
+    if (this.#done) ch.close('lost the race');
+    else this.#win(ch);
+  }
+
+  #win(ch: AuthenticatedChannel): void {
+    this.#winner = ch;
+    this.#finish();
+    this.#resolve(ch);
+  }
+
+  #sessionFailed(kind: TransportKind, err: unknown): void {
+    if (this.#done) return;
+    this.#failures.push(asTransportError(err));
+    const entry = this.#sessions.get(kind);
+    entry?.ac.abort();
+    entry?.session.close();
+    this.#failedKinds.add(kind);
+    this.#checkAllFailed();
+  }
+
+  #checkAllFailed(): void {
+    if (this.#done) return;
+    if (this.#failedKinds.size >= this.#startedKinds && this.#channels.size === 0) {
+      // Security failures outrank ordinary ones so a MITM is reported as such.
+      const worst =
+        this.#failures.find((e) => e.code === 'TRANSPORT_BINDING_MISMATCH') ??
+        this.#failures.find((e) => e.code === 'TRANSPORT_ABORTED') ??
+        TransportError.CONNECT_FAILED('No transport could connect', {
+          details: { failures: this.#failures.map((e) => e.code) },
+          cause: this.#failures[0],
+        });
+      this.fail(worst);
+    }
+  }
+}
+
+export function asTransportError(err: unknown): TransportError {
+  return err instanceof TransportError
+    ? err
+    : TransportError.CONNECT_FAILED(String((err as Error)?.message ?? err), { cause: err });
+}

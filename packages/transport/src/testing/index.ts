@@ -1,0 +1,17 @@
+/**
+ * @packageDocumentation
+ * Test doubles across the transport interface, for the layers above it.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryTransport } from '@wormhole/transport/testing';
+ * const host = createMemoryTransport();
+ * const client = createMemoryTransport({ tamperRemoteFingerprint: (fp) => fp.replace(/^./, '0') });
+ * ```
+ */
+export {
+  createMemoryChannelPair,
+  createMemoryTransport,
+  type MemoryChannelPairOptions,
+  type MemoryTransportOptions,
+} from './memory-transport.js';
