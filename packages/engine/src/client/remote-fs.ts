@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import {
   type DirEntry,
   decodeReaddirResult,
@@ -342,6 +342,8 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
     // Several pieces: a bounded window in flight; a short piece means end of file.
     const out = Buffer.allocUnsafe(length);
     const ctl = new AbortController();
+    // One listener per in-flight piece is expected, not a leak.
+    setMaxListeners(0, ctl.signal);
     const onAbort = () => ctl.abort();
     opts?.signal?.addEventListener('abort', onAbort, { once: true });
     let next = 0;
