@@ -100,8 +100,12 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
     };
   } catch (err) {
     const e = asTransportError(err);
-    if (timedOut && e.code === 'TRANSPORT_ABORTED')
-      throw TransportError.TIMEOUT(`Could not connect within ${timeoutMs} ms`);
+    // Aborting closes the signal socket too; whichever error surfaced first, report the cause.
+    if (ac.signal.aborted && !isSecurityFailure(e)) {
+      throw timedOut
+        ? TransportError.TIMEOUT(`Could not connect within ${timeoutMs} ms`)
+        : TransportError.ABORTED();
+    }
     throw e;
   } finally {
     clearTimeout(timer);
@@ -111,6 +115,15 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
       client.close();
     }
   }
+}
+
+function isSecurityFailure(e: TransportError): boolean {
+  return [
+    'TRANSPORT_PAKE_FAILED',
+    'TRANSPORT_BINDING_MISMATCH',
+    'TRANSPORT_DECRYPT_FAILED',
+    'TRANSPORT_RESUME_REFUSED',
+  ].includes(e.code);
 }
 
 function runClient(
