@@ -15,6 +15,7 @@
  * ```
  */
 export { SignalServerError, type SignalServerErrorCode } from './errors.js';
+export { createSignalLogger, type LogLevel } from './logger.js';
 export { nameplateDigits } from './nameplates.js';
 export type { RateLimitOptions, SignalServerOptions } from './options.js';
 export { createSignalServer, type SignalServer } from './server.js';
