@@ -94,7 +94,13 @@ export const ERRNO: Readonly<Record<ErrnoName, number>> = Object.freeze(
 // Transport-level failures of a remote FileSystem reach applications as EIO: ENOTCONN in
 // particular means "stale mount" to every tool (and to prepareMountpoint), and ETIMEDOUT /
 // ECONNRESET from a file read would puzzle users. The table still names them for FileSystems.
-const AS_EIO: ReadonlySet<string> = new Set(['ENOTCONN', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EHOSTUNREACH']);
+const AS_EIO: ReadonlySet<string> = new Set([
+  'ENOTCONN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+]);
 
 /** Negative errno that FUSE gets for an errno name: unknown names and transport failures map to -EIO. */
 export function errnoOf(name: string | undefined): number {
