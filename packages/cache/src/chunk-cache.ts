@@ -1,0 +1,281 @@
+import { CacheError } from './cache-error.js';
+import type { ChunkHashAlgorithm } from './chunk-hash.js';
+import { type ChunkKey, chunkKeyString } from './chunk-key.js';
+import type { VerifyProgress } from './l2-messages.js';
+import { L2Store } from './l2-store.js';
+import type { WriterMode } from './l2-writer-host.js';
+import { MemoryLru } from './memory-lru.js';
+
+export type { VerifyProgress } from './l2-messages.js';
+
+/** Options of {@link openChunkCache}. */
+export interface ChunkCacheOptions {
+  /** L1 bound in bytes (`[cache] l1_size`). Default 256 MiB. */
+  l1MaxBytes?: number;
+  /** L2 SQLite file (`[cache] l2_path`). Omitted: L1 only. */
+  l2Path?: string;
+  /** L2 bound in chunk bytes (`[cache] l2_size`). Default 10 GiB. The file is ~3-7% larger (page overhead). */
+  l2MaxBytes?: number;
+  /** How long a write or read waits for another process's lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /** Check algorithm for a new L2 file (an existing file keeps its own). Default 'crc32'. */
+  hash?: ChunkHashAlgorithm;
+  /** Where L2 writes, eviction and verify run. Default 'worker' (a thread with its own connection). */
+  writer?: WriterMode;
+  /** Bytes allowed to wait for the L2 writer; beyond, fills skip L2 (counted). Default 64 MiB. */
+  maxPendingWriteBytes?: number;
+  /**
+   * When better-sqlite3 cannot load: `true` (default) makes openChunkCache reject with
+   * CACHE_L2_UNAVAILABLE; `false` opens L1-only and reports the error in `stats().l2.error`.
+   */
+  requireL2?: boolean;
+}
+
+/** Counters of one tier. Hits/misses/evictions count since this cache object was opened. */
+export interface TierStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  hits: number;
+  misses: number;
+  /** hits / (hits + misses), 0 when there was no lookup. */
+  hitRate: number;
+  evictions: number;
+}
+
+/** What `wormhole cache stats` and the desktop app show. */
+export interface CacheStats {
+  l1: TierStats;
+  l2: TierStats & {
+    /** False when L2 is not configured or could not open. */
+    available: boolean;
+    /** The SQLite file, when configured. */
+    path?: string;
+    /** Entries and bytes are the file's (shared by every process using it). */
+    corruptDropped: number;
+    /** Fills skipped because the writer was behind by more than maxPendingWriteBytes. */
+    writesDropped: number;
+    /** Bytes waiting for the writer. */
+    pendingWriteBytes: number;
+    /** Failed reads (treated as misses) and failed write batches (lost fills). */
+    readErrors: number;
+    writeErrors: number;
+    /** Why L2 is unavailable, or its last error. */
+    error?: string;
+  };
+}
+
+/** Result of {@link ChunkCache.verify}. */
+export interface VerifyReport extends VerifyProgress {}
+
+/** The two-tier chunk cache. Knows nothing of peers: callers bring chunk bytes. */
+export interface ChunkCache {
+  /** L1, then L2 (verified; promoted to L1). Counts hits and misses. Never touches the network. */
+  get(key: ChunkKey): Uint8Array | undefined;
+  /** True when either tier holds the chunk; changes no counter and no LRU order. */
+  has(key: ChunkKey): boolean;
+  /** Stores a chunk: L1 now, L2 in the background (batched). The bytes must not change afterwards. */
+  put(key: ChunkKey, bytes: Uint8Array): void;
+  /**
+   * Drops every version of `file` from both tiers. Fills of `file` that started before the
+   * call and complete after it are discarded (see {@link ChunkCache.fileEpoch}).
+   */
+  invalidateFile(file: string): Promise<void>;
+  /** Drops everything from both tiers (counters are kept). */
+  invalidateAll(): Promise<void>;
+  /** A counter bumped by invalidateFile/invalidateAll; a fill started at another epoch is discarded. */
+  fileEpoch(file: string): number;
+  /** Stores a chunk unless `file` was invalidated since `epoch` was read. */
+  putIfCurrent(key: ChunkKey, bytes: Uint8Array, epoch: number): void;
+  /** Resolves when every L2 write queued before the call is committed. */
+  flush(): Promise<void>;
+  stats(): CacheStats;
+  /** Drops everything and resets the counters. */
+  clear(): Promise<void>;
+  /** Rehashes every L2 chunk, drops corrupt ones; L1-only caches report zeros. */
+  verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport>;
+  /** Commits queued writes and closes the file. Later calls: get/has miss, put is ignored. */
+  close(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw CacheError.INVALID_ARGUMENT(`${name} must be a non-negative integer`);
+  return n;
+}
+
+/**
+ * Opens the two-tier cache. L2 (when `l2Path` is set) persists across restarts and may be
+ * shared by several processes (SQLite locking, WAL, busy timeout).
+ */
+export async function openChunkCache(options: ChunkCacheOptions = {}): Promise<ChunkCache> {
+  const l1 = new MemoryLru(positive('l1MaxBytes', options.l1MaxBytes, 256 * MiB));
+  let l2: L2Store | undefined;
+  let l2Error: string | undefined;
+  if (options.l2Path !== undefined) {
+    try {
+      l2 = await L2Store.open({
+        path: options.l2Path,
+        maxBytes: positive('l2MaxBytes', options.l2MaxBytes, 10 * 1024 * MiB),
+        busyTimeoutMs: positive('busyTimeoutMs', options.busyTimeoutMs, 5000),
+        hash: options.hash ?? 'crc32',
+        writer: options.writer ?? 'worker',
+        maxPendingBytes: positive('maxPendingWriteBytes', options.maxPendingWriteBytes, 64 * MiB),
+      });
+    } catch (err) {
+      if (options.requireL2 !== false || !(err instanceof CacheError) || err.code !== 'CACHE_L2_UNAVAILABLE')
+        throw err;
+      l2Error = err.message;
+    }
+  }
+  return new TwoTierCache(l1, l2, l2Error, options.l2MaxBytes ?? 10 * 1024 * MiB, options.l2Path);
+}
+
+class TwoTierCache implements ChunkCache {
+  #l1: MemoryLru;
+  #l2: L2Store | undefined;
+  #l2Error: string | undefined;
+  #l2Max: number;
+  #l2Path: string | undefined;
+  #epochs = new Map<string, number>();
+  #globalEpoch = 0;
+  #closed = false;
+  #c = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0 };
+
+  constructor(
+    l1: MemoryLru,
+    l2: L2Store | undefined,
+    l2Error: string | undefined,
+    l2Max: number,
+    l2Path?: string,
+  ) {
+    this.#l1 = l1;
+    this.#l2 = l2;
+    this.#l2Error = l2Error;
+    this.#l2Max = l2Max;
+    this.#l2Path = l2Path;
+  }
+
+  get(key: ChunkKey): Uint8Array | undefined {
+    if (this.#closed) return undefined;
+    const k = chunkKeyString(key);
+    const hit = this.#l1.get(k);
+    if (hit !== undefined) {
+      this.#c.l1Hits++;
+      return hit;
+    }
+    this.#c.l1Misses++;
+    if (this.#l2 === undefined) return undefined;
+    const bytes = this.#l2.get(k);
+    if (bytes === undefined) {
+      this.#c.l2Misses++;
+      return undefined;
+    }
+    this.#c.l2Hits++;
+    this.#l1.set(k, key.file, bytes);
+    return bytes;
+  }
+
+  has(key: ChunkKey): boolean {
+    if (this.#closed) return false;
+    const k = chunkKeyString(key);
+    return this.#l1.has(k) || (this.#l2?.has(k) ?? false);
+  }
+
+  put(key: ChunkKey, bytes: Uint8Array): void {
+    if (this.#closed) return;
+    if (!Number.isSafeInteger(key.index) || key.index < 0)
+      throw CacheError.INVALID_ARGUMENT('index must be >= 0');
+    const k = chunkKeyString(key);
+    this.#l1.set(k, key.file, bytes);
+    this.#l2?.put({ key: k, file: key.file, version: key.version, index: key.index, bytes });
+  }
+
+  fileEpoch(file: string): number {
+    return this.#globalEpoch + (this.#epochs.get(file) ?? 0);
+  }
+
+  putIfCurrent(key: ChunkKey, bytes: Uint8Array, epoch: number): void {
+    if (this.fileEpoch(key.file) === epoch) this.put(key, bytes);
+  }
+
+  async invalidateFile(file: string): Promise<void> {
+    this.#epochs.set(file, (this.#epochs.get(file) ?? 0) + 1);
+    this.#l1.deleteFile(file);
+    await this.#l2?.invalidateFile(file);
+  }
+
+  async invalidateAll(): Promise<void> {
+    this.#globalEpoch++;
+    this.#l1.clear();
+    await this.#l2?.clear();
+  }
+
+  async flush(): Promise<void> {
+    await this.#l2?.flush();
+  }
+
+  stats(): CacheStats {
+    const rate = (h: number, m: number): number => (h + m === 0 ? 0 : h / (h + m));
+    const l2 = this.#l2;
+    const totals = l2?.totals() ?? { entries: 0, bytes: 0 };
+    const error = this.#l2Error ?? l2?.lastError;
+    return {
+      l1: {
+        entries: this.#l1.size,
+        bytes: this.#l1.bytes,
+        maxBytes: this.#l1.maxBytes,
+        hits: this.#c.l1Hits,
+        misses: this.#c.l1Misses,
+        hitRate: rate(this.#c.l1Hits, this.#c.l1Misses),
+        evictions: this.#l1.evictions,
+      },
+      l2: {
+        available: l2 !== undefined,
+        ...(this.#l2Path === undefined ? {} : { path: this.#l2Path }),
+        entries: totals.entries,
+        bytes: totals.bytes,
+        maxBytes: this.#l2Max,
+        hits: this.#c.l2Hits,
+        misses: this.#c.l2Misses,
+        hitRate: rate(this.#c.l2Hits, this.#c.l2Misses),
+        evictions: l2?.evictions ?? 0,
+        corruptDropped: l2?.corruptDropped ?? 0,
+        writesDropped: l2?.writesDropped ?? 0,
+        pendingWriteBytes: l2?.pendingBytes ?? 0,
+        readErrors: l2?.readErrors ?? 0,
+        writeErrors: l2?.writeErrors ?? 0,
+        ...(error === undefined ? {} : { error }),
+      },
+    };
+  }
+
+  async clear(): Promise<void> {
+    await this.invalidateAll();
+    this.#c = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0 };
+    this.#l1.evictions = 0;
+    if (this.#l2) {
+      this.#l2.evictions = 0;
+      this.#l2.corruptDropped = 0;
+      this.#l2.writesDropped = 0;
+    }
+  }
+
+  async verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport> {
+    if (this.#closed) throw CacheError.CLOSED();
+    if (this.#l2 === undefined) return { checked: 0, total: 0, corrupt: 0 };
+    const r = await this.#l2.verify(onProgress);
+    this.#l2.corruptDropped += r.corrupt;
+    return r;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#l1.clear();
+    await this.#l2?.close();
+  }
+}

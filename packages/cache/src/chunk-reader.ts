@@ -1,0 +1,403 @@
+import { CacheError } from './cache-error.js';
+import type { ChunkCache } from './chunk-cache.js';
+import { type ChunkKey, chunkKeyString } from './chunk-key.js';
+
+/**
+ * Fetches one chunk from wherever the bytes live (the engine: the host over a transport).
+ * Must resolve with exactly `min(chunkSize, fileSize - index * chunkSize)` bytes and should
+ * stop work and reject when `signal` aborts.
+ */
+export type FetchChunk = (
+  file: string,
+  version: string,
+  index: number,
+  signal: AbortSignal,
+) => Promise<Uint8Array>;
+
+/** Sequential read-ahead tuning. */
+export interface ReadAheadOptions {
+  /** Chunks fetched ahead once a handle reads sequentially. Default 2. */
+  initialChunks?: number;
+  /** The window doubles per sequential chunk up to this many chunks. Default 32. */
+  maxChunks?: number;
+  /** And never beyond this many bytes in flight ahead of the reader, per handle. Default 8 MiB. */
+  maxBytes?: number;
+}
+
+/** Options of {@link createChunkReader}. */
+export interface ChunkReaderOptions {
+  cache: ChunkCache;
+  /** Bytes per chunk (128 KiB recommended, see README). Part of every key. */
+  chunkSize: number;
+  fetchChunk: FetchChunk;
+  /** `false` disables read-ahead. */
+  readAhead?: ReadAheadOptions | false;
+}
+
+/** Identifies an open file (a FUSE fh, say); read-ahead state is kept per handle. */
+export type ReadHandle = number | string;
+
+/** Reader counters (since creation). */
+export interface ReaderStats {
+  /** fetchChunk calls (demand + read-ahead + warm). */
+  fetches: number;
+  /** Of those, started by read-ahead. */
+  readAheadFetches: number;
+  /** Fetches aborted because no reader wanted them any more (seek, release, close). */
+  cancelled: number;
+  /** Reads that joined a fetch already in flight instead of starting another. */
+  deduplicated: number;
+  /** Fetches that failed (aborts excluded). */
+  fetchErrors: number;
+  /** Fetches in flight now. */
+  inFlight: number;
+}
+
+/** Progress of {@link ChunkReader.warm}. */
+export interface WarmProgress {
+  file: string;
+  doneChunks: number;
+  totalChunks: number;
+  doneBytes: number;
+  totalBytes: number;
+  /** Chunks that had to be fetched (the rest were cached). */
+  fetched: number;
+}
+
+/** Reads byte ranges of versioned files through the cache, fetching and prefetching chunks. */
+export interface ChunkReader {
+  readonly chunkSize: number;
+  /**
+   * Reads `[offset, offset + length)` clipped to `fileSize`. Every byte comes from `version`
+   * (keys carry it), never a mix. Cached chunks never call fetchChunk; a missing chunk's
+   * fetch error is thrown as is (offline: fails as fast as fetchChunk does). The result may
+   * be a view of a cached chunk: treat it as read-only.
+   */
+  read(
+    file: string,
+    version: string,
+    fileSize: number,
+    offset: number,
+    length: number,
+    handle?: ReadHandle,
+  ): Promise<Uint8Array>;
+  /** Forgets a handle's read-ahead state and cancels its prefetches no one else wants. */
+  release(handle: ReadHandle): void;
+  /** Fetches every uncached chunk of a file (for `wormhole cache warm`), then flushes L2. */
+  warm(
+    file: string,
+    version: string,
+    size: number,
+    onProgress?: (p: WarmProgress) => void,
+    options?: { concurrency?: number; signal?: AbortSignal },
+  ): Promise<WarmProgress>;
+  stats(): ReaderStats;
+  /** Aborts every fetch in flight and forgets all handles. */
+  close(): void;
+}
+
+interface Flight {
+  readonly key: string;
+  readonly ctrl: AbortController;
+  promise: Promise<Uint8Array>;
+  /** Reads awaiting this chunk: while > 0 it is never cancelled. */
+  demand: number;
+  /** Handles that prefetched it. */
+  readonly owners: Set<HandleState>;
+}
+
+interface HandleState {
+  file: string;
+  version: string;
+  /** End offset of the sequential run so far. */
+  lastEnd: number;
+  streak: number;
+  window: number;
+  /** Highest chunk index read-ahead has considered (each is checked once per run). */
+  aheadUntil: number;
+  lastChunk: number;
+  readonly owned: Map<number, Flight>;
+}
+
+const MiB = 1024 * 1024;
+
+/** Creates a reader over `cache` that fetches misses with `fetchChunk`. */
+export function createChunkReader(options: ChunkReaderOptions): ChunkReader {
+  return new Reader(options);
+}
+
+function isInt(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+class Reader implements ChunkReader {
+  readonly chunkSize: number;
+  #cache: ChunkCache;
+  #fetch: FetchChunk;
+  #ra: { initial: number; max: number } | undefined;
+  #flights = new Map<string, Flight>();
+  #handles = new Map<ReadHandle, HandleState>();
+  #s = { fetches: 0, readAheadFetches: 0, cancelled: 0, deduplicated: 0, fetchErrors: 0 };
+
+  constructor(o: ChunkReaderOptions) {
+    if (!Number.isSafeInteger(o.chunkSize) || o.chunkSize <= 0)
+      throw CacheError.INVALID_ARGUMENT('chunkSize must be > 0');
+    this.chunkSize = o.chunkSize;
+    this.#cache = o.cache;
+    this.#fetch = o.fetchChunk;
+    if (o.readAhead !== false) {
+      const ra = o.readAhead ?? {};
+      const byBytes = Math.floor((ra.maxBytes ?? 8 * MiB) / o.chunkSize);
+      const max = Math.max(1, Math.min(ra.maxChunks ?? 32, byBytes));
+      this.#ra = { initial: Math.max(1, Math.min(ra.initialChunks ?? 2, max)), max };
+    }
+  }
+
+  /** Chunk size is part of the stored version: the same index at another size is other bytes. */
+  #key(file: string, version: string, index: number): ChunkKey {
+    return { file, version: `${this.chunkSize}:${version}`, index };
+  }
+
+  #chunkLen(fileSize: number, index: number): number {
+    return Math.min(this.chunkSize, fileSize - index * this.chunkSize);
+  }
+
+  #start(file: string, version: string, index: number, fileSize: number, readAhead: boolean): Flight {
+    const key = this.#key(file, version, index);
+    const k = chunkKeyString(key);
+    const expected = this.#chunkLen(fileSize, index);
+    const epoch = this.#cache.fileEpoch(file);
+    const ctrl = new AbortController();
+    const flight: Flight = {
+      key: k,
+      ctrl,
+      promise: Promise.resolve(new Uint8Array(0)),
+      demand: 0,
+      owners: new Set(),
+    };
+    this.#s.fetches++;
+    if (readAhead) this.#s.readAheadFetches++;
+    this.#flights.set(k, flight);
+    flight.promise = (async () => {
+      try {
+        const bytes = await this.#fetch(file, version, index, ctrl.signal);
+        if (ctrl.signal.aborted) throw CacheError.ABORTED();
+        if (bytes.byteLength !== expected) {
+          throw CacheError.BAD_CHUNK(
+            `Chunk ${index} of ${file} has ${bytes.byteLength} bytes, expected ${expected}`,
+            {
+              file,
+              index,
+              size: bytes.byteLength,
+              expected,
+            },
+          );
+        }
+        // An invalidation while this was in flight means the bytes may be stale: serve them
+        // to the reads that asked (they asked for this version), but do not cache them.
+        this.#cache.putIfCurrent(key, bytes, epoch);
+        return bytes;
+      } catch (err) {
+        if (!ctrl.signal.aborted) this.#s.fetchErrors++;
+        throw err;
+      } finally {
+        if (this.#flights.get(k) === flight) this.#flights.delete(k);
+      }
+    })();
+    // Read-ahead failures have no reader; they must not become unhandled rejections.
+    flight.promise.catch(() => {});
+    return flight;
+  }
+
+  #cancelIfUnwanted(f: Flight): void {
+    if (f.demand > 0 || f.owners.size > 0) return;
+    if (this.#flights.get(f.key) === f) this.#flights.delete(f.key);
+    if (!f.ctrl.signal.aborted) {
+      this.#s.cancelled++;
+      f.ctrl.abort(CacheError.ABORTED());
+    }
+  }
+
+  #disown(h: HandleState, keep: (index: number) => boolean): void {
+    for (const [index, f] of h.owned) {
+      if (keep(index)) continue;
+      h.owned.delete(index);
+      f.owners.delete(h);
+      this.#cancelIfUnwanted(f);
+    }
+  }
+
+  async #demand(file: string, version: string, fileSize: number, index: number): Promise<Uint8Array> {
+    const key = this.#key(file, version, index);
+    const k = chunkKeyString(key);
+    let f = this.#flights.get(k);
+    if (f === undefined) f = this.#start(file, version, index, fileSize, false);
+    else this.#s.deduplicated++;
+    f.demand++;
+    try {
+      return await f.promise;
+    } finally {
+      f.demand--;
+    }
+  }
+
+  async read(
+    file: string,
+    version: string,
+    fileSize: number,
+    offset: number,
+    length: number,
+    handle?: ReadHandle,
+  ): Promise<Uint8Array> {
+    if (!isInt(fileSize) || !isInt(offset) || !isInt(length)) {
+      throw CacheError.INVALID_ARGUMENT('fileSize, offset and length must be non-negative integers');
+    }
+    const end = Math.min(offset + length, fileSize);
+    if (end <= offset) return new Uint8Array(0);
+    const cs = this.chunkSize;
+    const first = Math.floor(offset / cs);
+    const last = Math.floor((end - 1) / cs);
+
+    const h = handle === undefined ? undefined : this.#handleState(handle, file, version);
+    const sequential = h !== undefined && this.#track(h, offset, end, first, last);
+
+    // Demand chunks first: the first byte waits for its own chunk only, and its fetch is
+    // issued before any read-ahead.
+    const parts: Array<Uint8Array | Promise<Uint8Array>> = [];
+    for (let i = first; i <= last; i++) {
+      const hit = this.#cache.get(this.#key(file, version, i));
+      if (hit !== undefined && hit.byteLength === this.#chunkLen(fileSize, i)) parts.push(hit);
+      else parts.push(this.#demand(file, version, fileSize, i));
+    }
+    if (h !== undefined) {
+      this.#disown(h, (i) => i > last);
+      if (sequential) this.#readAhead(h, file, version, fileSize, last);
+    }
+
+    const chunks = await Promise.all(parts);
+    if (chunks.length === 1) return chunks[0]!.subarray(offset - first * cs, end - first * cs);
+    const out = Buffer.allocUnsafe(end - offset);
+    for (let j = 0; j < chunks.length; j++) {
+      const start = (first + j) * cs;
+      const from = Math.max(offset, start) - start;
+      const to = Math.min(end, start + cs) - start;
+      out.set(chunks[j]!.subarray(from, to), start + from - offset);
+    }
+    return out;
+  }
+
+  #handleState(handle: ReadHandle, file: string, version: string): HandleState | undefined {
+    if (this.#ra === undefined) return undefined;
+    let h = this.#handles.get(handle);
+    if (h !== undefined && (h.file !== file || h.version !== version)) {
+      this.#disown(h, () => false);
+      h = undefined;
+    }
+    if (h === undefined) {
+      h = {
+        file,
+        version,
+        lastEnd: 0,
+        streak: 0,
+        window: this.#ra.initial,
+        aheadUntil: -1,
+        lastChunk: -1,
+        owned: new Map(),
+      };
+      this.#handles.set(handle, h);
+    }
+    return h;
+  }
+
+  /**
+   * Classifies a read. Sequential = starts near where the run ended (the kernel may issue
+   * neighbouring reads slightly out of order). Anything else is a seek: the window resets
+   * and prefetches outside the new position are cancelled.
+   */
+  #track(h: HandleState, offset: number, end: number, first: number, last: number): boolean {
+    const cs = this.chunkSize;
+    const ra = this.#ra!;
+    if (offset >= h.lastEnd - 2 * cs && offset <= h.lastEnd + cs) {
+      h.streak++;
+      if (last > h.lastChunk && h.streak > 1) h.window = Math.min(ra.max, h.window * 2);
+      h.lastEnd = Math.max(h.lastEnd, end);
+      h.lastChunk = Math.max(h.lastChunk, last);
+      return true;
+    }
+    h.streak = 0;
+    h.window = ra.initial;
+    h.lastEnd = end;
+    h.lastChunk = last;
+    h.aheadUntil = last;
+    this.#disown(h, (i) => i >= first && i <= last);
+    return false;
+  }
+
+  #readAhead(h: HandleState, file: string, version: string, fileSize: number, last: number): void {
+    const lastOfFile = Math.floor((fileSize - 1) / this.chunkSize);
+    const until = Math.min(last + h.window, lastOfFile);
+    for (let i = Math.max(last + 1, h.aheadUntil + 1); i <= until; i++) {
+      h.aheadUntil = i;
+      const key = this.#key(file, version, i);
+      const k = chunkKeyString(key);
+      let f = this.#flights.get(k);
+      if (f === undefined) {
+        if (this.#cache.has(key)) continue;
+        f = this.#start(file, version, i, fileSize, true);
+      }
+      f.owners.add(h);
+      h.owned.set(i, f);
+    }
+  }
+
+  release(handle: ReadHandle): void {
+    const h = this.#handles.get(handle);
+    if (h === undefined) return;
+    this.#handles.delete(handle);
+    this.#disown(h, () => false);
+  }
+
+  async warm(
+    file: string,
+    version: string,
+    size: number,
+    onProgress?: (p: WarmProgress) => void,
+    options: { concurrency?: number; signal?: AbortSignal } = {},
+  ): Promise<WarmProgress> {
+    if (!isInt(size)) throw CacheError.INVALID_ARGUMENT('size must be a non-negative integer');
+    const totalChunks = Math.ceil(size / this.chunkSize);
+    const p: WarmProgress = { file, doneChunks: 0, totalChunks, doneBytes: 0, totalBytes: size, fetched: 0 };
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < totalChunks) {
+        if (options.signal?.aborted) throw CacheError.ABORTED('Warm-up was cancelled');
+        const i = next++;
+        if (!this.#cache.has(this.#key(file, version, i))) {
+          await this.#demand(file, version, size, i);
+          p.fetched++;
+        }
+        p.doneChunks++;
+        p.doneBytes += this.#chunkLen(size, i);
+        onProgress?.({ ...p });
+      }
+    };
+    const n = Math.max(1, Math.min(options.concurrency ?? 4, totalChunks));
+    await Promise.all(Array.from({ length: n }, worker));
+    await this.#cache.flush();
+    return p;
+  }
+
+  stats(): ReaderStats {
+    return { ...this.#s, inFlight: this.#flights.size };
+  }
+
+  close(): void {
+    for (const h of this.#handles.values()) h.owned.clear();
+    this.#handles.clear();
+    for (const f of this.#flights.values()) {
+      this.#s.cancelled++;
+      f.ctrl.abort(CacheError.ABORTED());
+    }
+    this.#flights.clear();
+  }
+}

@@ -1,0 +1,310 @@
+import { CacheError, type CacheErrorCode } from './cache-error.js';
+import { type ChunkHashAlgorithm, chunkMatches } from './chunk-hash.js';
+import type { FromWriter, PutItem, Touches, ToWriter, VerifyProgress } from './l2-messages.js';
+import { openL2 } from './l2-schema.js';
+import { startWriter, type WriterChannel, type WriterMode } from './l2-writer-host.js';
+import type { SqliteDatabase } from './sqlite-binding.js';
+
+/** Options of the L2 store (defaults applied by openChunkCache). */
+export interface L2StoreOptions {
+  path: string;
+  maxBytes: number;
+  busyTimeoutMs: number;
+  hash: ChunkHashAlgorithm;
+  writer: WriterMode;
+  maxPendingBytes: number;
+}
+
+/** Chunks per write message (one transaction each). */
+const BATCH_ITEMS = 64;
+const BATCH_BYTES = 8 * 1024 * 1024;
+/** Touches are flushed with the next write, when this many pile up, or after this delay. */
+const TOUCH_MAX = 1024;
+const TOUCH_DELAY_MS = 500;
+
+type Pending = {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  progress?: (p: VerifyProgress) => void;
+};
+
+/**
+ * L2: the SQLite store. Reads run synchronously on the caller's thread through their own
+ * connection (a 128 KiB blob read is tens of microseconds and WAL never blocks it); every
+ * write goes to the writer (worker thread) in batches.
+ */
+export class L2Store {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly hashAlgorithm: ChunkHashAlgorithm;
+  evictions = 0;
+  corruptDropped = 0;
+  writesDropped = 0;
+  writeErrors = 0;
+  readErrors = 0;
+  lastError: string | undefined;
+  pendingBytes = 0;
+
+  #db: SqliteDatabase;
+  #writer: WriterChannel;
+  #maxPending: number;
+  #queue: PutItem[] = [];
+  #queueBytes = 0;
+  #flushScheduled = false;
+  #touches = new Map<number, number>();
+  #touchTimer: NodeJS.Timeout | undefined;
+  #tick = 0;
+  #rid = 0;
+  #requests = new Map<number, Pending>();
+  #failed: CacheError | undefined;
+  #closed = false;
+  #read;
+  #has;
+  #totals;
+  #delete;
+
+  private constructor(
+    db: SqliteDatabase,
+    alg: ChunkHashAlgorithm,
+    writer: WriterChannel,
+    opts: L2StoreOptions,
+  ) {
+    this.path = opts.path;
+    this.maxBytes = opts.maxBytes;
+    this.hashAlgorithm = alg;
+    this.#db = db;
+    this.#writer = writer;
+    this.#maxPending = opts.maxPendingBytes;
+    this.#read = db.prepare<[string], { id: number; size: number; hash: Buffer; blob: Buffer }>(
+      'SELECT m.id, m.size, m.hash, d.blob FROM meta m JOIN data d ON d.id = m.id WHERE m.key = ?',
+    );
+    this.#has = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM meta WHERE key = ?');
+    this.#totals = db.prepare<[], { entries: number; bytes: number }>('SELECT entries, bytes FROM totals');
+    this.#delete = db.prepare<[number]>('DELETE FROM meta WHERE id = ?');
+    writer.onMessage((m) => this.#onMessage(m));
+    writer.onFailure((err) => this.#fail(err));
+  }
+
+  /** Opens the file (creating it), then starts the writer. */
+  static async open(opts: L2StoreOptions): Promise<L2Store> {
+    const conn = openL2(opts.path, opts.busyTimeoutMs, opts.hash);
+    try {
+      const writer = await startWriter(
+        {
+          path: opts.path,
+          busyTimeoutMs: opts.busyTimeoutMs,
+          hash: conn.hashAlgorithm,
+          maxBytes: opts.maxBytes,
+        },
+        opts.writer,
+      );
+      return new L2Store(conn.db, conn.hashAlgorithm, writer, opts);
+    } catch (err) {
+      conn.db.close();
+      throw err;
+    }
+  }
+
+  /** Strictly increasing per process; comparable across processes (microseconds since epoch). */
+  #nextTick(): number {
+    this.#tick = Math.max(Date.now() * 1000, this.#tick + 1);
+    return this.#tick;
+  }
+
+  /**
+   * Returns the verified chunk, or `undefined` on a miss. A chunk whose check fails is
+   * deleted and reported as a miss (the caller refetches); it is never returned.
+   */
+  get(key: string): Buffer | undefined {
+    if (this.#closed) return undefined;
+    let row: { id: number; size: number; hash: Buffer; blob: Buffer } | undefined;
+    try {
+      row = this.#read.get(key);
+    } catch (err) {
+      // SQLITE_CORRUPT in a b-tree page and the like: a miss, never a crash of the read.
+      this.readErrors++;
+      this.lastError = String(err);
+      return undefined;
+    }
+    if (row === undefined) return undefined;
+    if (row.blob.byteLength !== row.size || !chunkMatches(this.hashAlgorithm, row.blob, row.hash)) {
+      this.corruptDropped++;
+      try {
+        this.#delete.run(row.id);
+      } catch (err) {
+        this.lastError = String(err);
+      }
+      return undefined;
+    }
+    this.#touches.set(row.id, this.#nextTick());
+    this.#scheduleTouches();
+    return row.blob;
+  }
+
+  /** True when the key is stored (no hash check, no LRU update). */
+  has(key: string): boolean {
+    if (this.#closed) return false;
+    try {
+      return this.#has.get(key) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Queues a write; dropped (and counted) when too many bytes already wait for the writer. */
+  put(item: PutItem): void {
+    if (this.#closed || this.#failed) return;
+    const size = item.bytes.byteLength;
+    if (size > this.maxBytes) return;
+    if (this.pendingBytes + size > this.#maxPending) {
+      this.writesDropped++;
+      return;
+    }
+    this.pendingBytes += size;
+    this.#queue.push(item);
+    this.#queueBytes += size;
+    this.#writer.setActive(true);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushQueue());
+    }
+  }
+
+  #flushQueue(): void {
+    this.#flushScheduled = false;
+    while (this.#queue.length > 0) {
+      const items: PutItem[] = [];
+      let bytes = 0;
+      while (this.#queue.length > 0 && items.length < BATCH_ITEMS && bytes < BATCH_BYTES) {
+        const it = this.#queue.shift()!;
+        items.push(it);
+        bytes += it.bytes.byteLength;
+      }
+      this.#queueBytes -= bytes;
+      this.#send({ t: 'put', items, touches: this.#takeTouches(), tick: this.#nextTick(), bytes });
+    }
+  }
+
+  #takeTouches(): Touches {
+    const t: Touches = [...this.#touches];
+    this.#touches.clear();
+    return t;
+  }
+
+  #scheduleTouches(): void {
+    if (this.#touches.size >= TOUCH_MAX) {
+      this.#send({ t: 'touch', touches: this.#takeTouches() });
+      return;
+    }
+    if (this.#touchTimer === undefined) {
+      this.#touchTimer = setTimeout(() => {
+        this.#touchTimer = undefined;
+        if (this.#touches.size > 0 && !this.#closed) this.#send({ t: 'touch', touches: this.#takeTouches() });
+      }, TOUCH_DELAY_MS);
+      this.#touchTimer.unref();
+    }
+  }
+
+  #send(m: ToWriter): void {
+    if (this.#failed) return;
+    this.#writer.send(m);
+  }
+
+  #request<T>(make: (rid: number) => ToWriter, progress?: (p: VerifyProgress) => void): Promise<T> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    this.#flushQueue();
+    const rid = ++this.#rid;
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = { resolve: resolve as (v: unknown) => void, reject };
+      if (progress) pending.progress = progress;
+      this.#requests.set(rid, pending);
+      this.#writer.setActive(true);
+      this.#send(make(rid));
+    });
+  }
+
+  #onMessage(m: FromWriter): void {
+    switch (m.t) {
+      case 'putDone':
+        this.pendingBytes -= m.bytes;
+        this.evictions += m.evicted;
+        if (m.error !== undefined) {
+          this.writeErrors++;
+          this.lastError = m.error;
+        }
+        break;
+      case 'progress':
+        this.#requests.get(m.rid)?.progress?.(m.progress);
+        break;
+      case 'done':
+      case 'failed': {
+        const p = this.#requests.get(m.rid);
+        this.#requests.delete(m.rid);
+        if (m.t === 'done') p?.resolve(m.value);
+        else p?.reject(new CacheError(m.code as CacheErrorCode, m.message));
+        break;
+      }
+      default:
+        break;
+    }
+    this.#writer.setActive(this.#requests.size > 0 || this.pendingBytes > 0);
+  }
+
+  #fail(err: CacheError): void {
+    this.#failed = err;
+    this.lastError = err.message;
+    for (const p of this.#requests.values()) p.reject(err);
+    this.#requests.clear();
+    this.pendingBytes = 0;
+    this.#queue = [];
+  }
+
+  /** Resolves when every write queued before the call is committed. */
+  async flush(): Promise<void> {
+    await this.#request((rid) => ({ t: 'sync', rid }));
+  }
+
+  /** Deletes every version of `file`; resolves with the number of chunks removed. */
+  invalidateFile(file: string): Promise<number> {
+    return this.#request((rid) => ({ t: 'invalidateFile', rid, file }));
+  }
+
+  /** Deletes everything; resolves with the number of chunks removed. */
+  clear(): Promise<number> {
+    this.#queue = [];
+    this.pendingBytes -= this.#queueBytes;
+    this.#queueBytes = 0;
+    return this.#request((rid) => ({ t: 'clear', rid }));
+  }
+
+  /** Rehashes every chunk in the writer, dropping corrupt ones. */
+  verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyProgress> {
+    return this.#request((rid) => ({ t: 'verify', rid }), onProgress);
+  }
+
+  /** Entries and bytes in the file (all processes), from the running totals. */
+  totals(): { entries: number; bytes: number } {
+    if (this.#closed) return { entries: 0, bytes: 0 };
+    try {
+      return this.#totals.get() ?? { entries: 0, bytes: 0 };
+    } catch {
+      return { entries: 0, bytes: 0 };
+    }
+  }
+
+  /** Writes what is queued (and the LRU touches), then closes both connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#touchTimer) clearTimeout(this.#touchTimer);
+    try {
+      if (!this.#failed) {
+        if (this.#touches.size > 0) this.#send({ t: 'touch', touches: this.#takeTouches() });
+        await this.#request((rid) => ({ t: 'close', rid }));
+      }
+    } finally {
+      this.#closed = true;
+      await this.#writer.terminate();
+      this.#db.close();
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { Worker } from 'node:worker_threads';
+import { CacheError, type CacheErrorCode } from './cache-error.js';
+import type { FromWriter, ToWriter, WriterInit } from './l2-messages.js';
+import { openL2 } from './l2-schema.js';
+import { createWriter } from './l2-writer.js';
+
+/** Where the L2 writer runs. */
+export type WriterMode = 'worker' | 'inline';
+
+/** A started writer: send messages, receive replies. */
+export interface WriterChannel {
+  send(m: ToWriter): void;
+  onMessage(fn: (m: FromWriter) => void): void;
+  /** Keeps the process alive while `true` (requests or writes pending). */
+  setActive(active: boolean): void;
+  onFailure(fn: (err: CacheError) => void): void;
+  terminate(): Promise<void>;
+}
+
+/**
+ * Starts the worker. In source form (tests, dev) this module is a `.ts` file run by tsx,
+ * whose hooks are not inherited by worker threads on Node 20: a tiny eval'd bootstrap
+ * registers tsx in the worker and then imports `l2-worker.ts`. Built, it is plain `.js`.
+ */
+function spawnWorker(init: WriterInit): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const entry = new URL('./l2-worker.ts', here).href;
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    return new Worker(boot, { eval: true, workerData: init });
+  }
+  return new Worker(new URL('./l2-worker.js', here), { workerData: init });
+}
+
+/** Starts the writer and waits until its connection is open and the schema exists. */
+export async function startWriter(init: WriterInit, mode: WriterMode): Promise<WriterChannel> {
+  if (mode === 'inline') return startInline(init);
+  const worker = spawnWorker(init);
+  let listener: (m: FromWriter) => void = () => {};
+  let failure: (err: CacheError) => void = () => {};
+  let ready = false;
+  await new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: FromWriter) => {
+      if (!ready) {
+        if (m.t === 'ready') {
+          ready = true;
+          resolve();
+        } else if (m.t === 'openError') {
+          reject(new CacheError(m.code as CacheErrorCode, m.message));
+        }
+        return;
+      }
+      listener(m);
+    });
+    worker.on('error', (cause) => {
+      const err = CacheError.L2_IO('The L2 writer thread failed', { cause });
+      if (!ready) reject(err);
+      else failure(err);
+    });
+    worker.on('exit', (code) => {
+      if (!ready) reject(CacheError.L2_IO(`The L2 writer thread exited (${code}) before starting`));
+      else failure(CacheError.L2_IO(`The L2 writer thread exited (${code})`));
+    });
+  }).catch(async (err) => {
+    await worker.terminate();
+    throw err;
+  });
+  worker.unref();
+  return {
+    send: (m) => worker.postMessage(m),
+    onMessage: (fn) => {
+      listener = fn;
+    },
+    setActive: (active) => (active ? worker.ref() : worker.unref()),
+    onFailure: (fn) => {
+      failure = fn;
+    },
+    terminate: async () => {
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    },
+  };
+}
+
+/** Same writer on the main thread ("deferred batches"); used when measuring, or without workers. */
+function startInline(init: WriterInit): WriterChannel {
+  const conn = openL2(init.path, init.busyTimeoutMs, init.hash);
+  let listener: (m: FromWriter) => void = () => {};
+  const dispatch = createWriter(conn, init.maxBytes, (m) => listener(m));
+  return {
+    send: (m) => dispatch(m),
+    onMessage: (fn) => {
+      listener = fn;
+    },
+    setActive: () => {},
+    onFailure: () => {},
+    terminate: async () => {
+      if (conn.db.open) conn.db.close();
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { type ChunkCache, type ChunkCacheOptions, isCacheError, openChunkCache } from '../src/index.js';
+import { chunk, tempDir } from './helpers.js';
+
+const CS = 64 * 1024;
+const key = (index: number, file = 'f', version = 'v1') => ({ file, version, index });
+
+async function open(t: import('node:test').TestContext, o: ChunkCacheOptions): Promise<ChunkCache> {
+  const c = await openChunkCache(o);
+  t.after(() => c.close());
+  return c;
+}
+
+describe('L1 (memory)', () => {
+  test('hit/miss accounting per tier', async (t) => {
+    const dir = tempDir(t);
+    const c = await open(t, { l2Path: join(dir, 'c.db') });
+    assert.equal(c.get(key(0)), undefined);
+    c.put(key(0), chunk(CS, 1, 0));
+    assert.deepEqual(c.get(key(0)), chunk(CS, 1, 0));
+    assert.deepEqual(c.get(key(0)), chunk(CS, 1, 0));
+    const s = c.stats();
+    assert.equal(s.l1.hits, 2);
+    assert.equal(s.l1.misses, 1);
+    assert.equal(s.l2.misses, 1);
+    assert.equal(s.l2.hits, 0);
+    assert.ok(Math.abs(s.l1.hitRate - 2 / 3) < 1e-9);
+  });
+
+  test('byte bound holds under 2x overfill, LRU order', async (t) => {
+    const c = await open(t, { l1MaxBytes: 8 * CS });
+    for (let i = 0; i < 16; i++) {
+      c.put(key(i), chunk(CS, 1, i));
+      // Touch chunk 0 so it stays the most recently used.
+      c.get(key(0));
+      assert.ok(c.stats().l1.bytes <= 8 * CS);
+    }
+    const s = c.stats();
+    assert.equal(s.l1.entries, 8);
+    assert.equal(s.l1.evictions, 8);
+    assert.ok(c.has(key(0)), 'recently used chunk survives');
+    for (let i = 1; i <= 8; i++) assert.equal(c.has(key(i)), false, `chunk ${i} evicted`);
+    for (let i = 9; i < 16; i++) assert.ok(c.has(key(i)));
+  });
+});
+
+describe('L2 (SQLite)', () => {
+  test('restart persistence: L1 empty, L2 serves and promotes', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const a = await openChunkCache({ l2Path: path });
+    for (let i = 0; i < 10; i++) a.put(key(i), chunk(CS, 2, i));
+    await a.close();
+    const b = await open(t, { l2Path: path });
+    assert.equal(b.stats().l1.entries, 0);
+    assert.equal(b.stats().l2.entries, 10);
+    for (let i = 0; i < 10; i++) assert.deepEqual(Buffer.from(b.get(key(i))!), chunk(CS, 2, i));
+    for (let i = 0; i < 10; i++) b.get(key(i));
+    const s = b.stats();
+    assert.equal(s.l2.hits, 10);
+    assert.equal(s.l1.hits, 10, 'second pass served by L1 after promotion');
+  });
+
+  test('byte bound holds under 2x overfill and evicts least recently used', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const max = 32 * CS;
+    const c = await open(t, { l2Path: path, l2MaxBytes: max, l1MaxBytes: 0 });
+    for (let i = 0; i < 16; i++) c.put(key(i), chunk(CS, 3, i));
+    await c.flush();
+    // Make 0..3 recently used (touches reach L2 with the next write batch).
+    for (let i = 0; i < 4; i++) assert.ok(c.get(key(i)));
+    let peak = 0;
+    for (let i = 16; i < 64; i++) {
+      c.put(key(i), chunk(CS, 3, i));
+      if (i % 8 === 0) {
+        await c.flush();
+        peak = Math.max(peak, c.stats().l2.bytes);
+        // Keep 0..3 recently used: LRU, not FIFO, must keep them.
+        for (let j = 0; j < 4; j++) assert.ok(c.get(key(j)), `chunk ${j} still cached at ${i}`);
+      }
+    }
+    await c.flush();
+    const s = c.stats();
+    peak = Math.max(peak, s.l2.bytes);
+    assert.ok(peak <= max, `peak ${peak} <= ${max}`);
+    assert.equal(s.l2.bytes, max);
+    assert.equal(s.l2.entries, 32);
+    assert.equal(s.l2.evictions, 32);
+    // The bound is on chunk bytes; the file adds page overhead only.
+    assert.ok(statSync(path).size < max * 1.5 + 4 * 65536);
+    for (let i = 0; i < 4; i++) assert.ok(c.has(key(i)), `touched chunk ${i} kept`);
+    for (let i = 4; i < 32; i++) assert.equal(c.has(key(i)), false, `old chunk ${i} evicted`);
+    for (let i = 36; i < 64; i++) assert.ok(c.has(key(i)), `new chunk ${i} kept`);
+    // SUM agrees with the running total.
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path, { readonly: true });
+    const row = db.prepare('SELECT COUNT(*) AS n, SUM(size) AS b FROM meta').get() as {
+      n: number;
+      b: number;
+    };
+    const orphans = db
+      .prepare('SELECT COUNT(*) AS n FROM data WHERE id NOT IN (SELECT id FROM meta)')
+      .get() as {
+      n: number;
+    };
+    db.close();
+    assert.deepEqual(row, { n: 32, b: max });
+    assert.equal(orphans.n, 0);
+  });
+
+  test('flipped bytes in the file: detected, dropped, reported as a miss; verify() reports', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const a = await openChunkCache({ l2Path: path });
+    for (let i = 0; i < 6; i++) a.put(key(i), chunk(CS, 4, i));
+    await a.close(); // checkpoints the WAL into the main file
+    const file = readFileSync(path);
+    for (const i of [2, 4]) {
+      const needle = chunk(CS, 4, i).subarray(1000, 1064);
+      const at = file.indexOf(needle);
+      assert.ok(at > 0, `chunk ${i} found in the db file`);
+      file[at + 10]! ^= 0xff;
+    }
+    writeFileSync(path, file);
+
+    const b = await open(t, { l2Path: path });
+    assert.equal(b.get(key(2)), undefined, 'corrupt chunk is never served');
+    assert.equal(b.stats().l2.corruptDropped, 1);
+    assert.equal(b.stats().l2.misses, 1);
+    assert.equal(b.has(key(2)), false, 'dropped');
+    b.put(key(2), chunk(CS, 4, 2)); // the caller refetches
+    await b.flush();
+    const progress: number[] = [];
+    const report = await b.verify((p) => progress.push(p.checked));
+    assert.equal(report.checked, 6);
+    assert.equal(report.corrupt, 1, 'chunk 4 found by verify');
+    assert.ok(progress.length > 0);
+    assert.equal(b.has(key(4)), false);
+    assert.equal(b.stats().l2.corruptDropped, 2);
+    assert.equal(b.stats().l2.entries, 5);
+    for (const i of [0, 1, 2, 3, 5]) assert.deepEqual(Buffer.from(b.get(key(i))!), chunk(CS, 4, i));
+    assert.equal((await b.verify()).corrupt, 0);
+  });
+
+  test('versions: another version never returns the old bytes; invalidateFile drops all versions', async (t) => {
+    const dir = tempDir(t);
+    const c = await open(t, { l2Path: join(dir, 'c.db') });
+    c.put(key(0, 'f', 'v1'), chunk(CS, 5, 1));
+    c.put(key(0, 'f', 'v2'), chunk(CS, 5, 2));
+    c.put(key(0, 'g', 'v1'), chunk(CS, 5, 3));
+    await c.flush();
+    assert.equal(c.get(key(0, 'f', 'v3')), undefined);
+    assert.deepEqual(Buffer.from(c.get(key(0, 'f', 'v2'))!), chunk(CS, 5, 2));
+    await c.invalidateFile('f');
+    assert.equal(c.get(key(0, 'f', 'v1')), undefined);
+    assert.equal(c.get(key(0, 'f', 'v2')), undefined);
+    assert.ok(c.has(key(0, 'g', 'v1')));
+    assert.equal(c.stats().l2.entries, 1);
+    // A fill that started before the invalidation is discarded.
+    const epoch = c.fileEpoch('g');
+    await c.invalidateFile('g');
+    c.putIfCurrent(key(1, 'g', 'v1'), chunk(CS, 5, 4), epoch);
+    assert.equal(c.has(key(1, 'g', 'v1')), false);
+    c.put(key(5, 'h', 'v1'), chunk(CS, 5, 5));
+    await c.invalidateAll();
+    assert.equal(c.stats().l2.entries, 0);
+    assert.equal(c.stats().l1.entries, 0);
+  });
+
+  test('clear() empties both tiers and resets counters; close() is final', async (t) => {
+    const dir = tempDir(t);
+    const c = await openChunkCache({ l2Path: join(dir, 'c.db') });
+    c.put(key(0), chunk(CS, 6, 0));
+    c.get(key(0));
+    await c.clear();
+    const s = c.stats();
+    assert.equal(s.l1.hits + s.l2.entries + s.l1.entries, 0);
+    await c.close();
+    assert.equal(c.get(key(0)), undefined);
+    await assert.rejects(c.verify(), (e) => isCacheError(e, 'CACHE_CLOSED'));
+  });
+
+  test('inline writer mode behaves the same', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const c = await openChunkCache({ l2Path: path, writer: 'inline', l2MaxBytes: 4 * CS });
+    for (let i = 0; i < 8; i++) c.put(key(i), chunk(CS, 7, i));
+    await c.flush();
+    assert.equal(c.stats().l2.bytes, 4 * CS);
+    await c.close();
+    const d = await open(t, { l2Path: path, l1MaxBytes: 0 });
+    assert.deepEqual(Buffer.from(d.get(key(7))!), chunk(CS, 7, 7));
+  });
+
+  test('missing native SQLite: a clear CacheError, or L1-only when allowed', () => {
+    const script = `
+      import { openChunkCache, isSqliteAvailable } from '@wormhole/cache';
+      const out = { available: isSqliteAvailable() };
+      try { await openChunkCache({ l2Path: '/nonexistent/x.db' }); } catch (e) { out.code = e.code; out.name = e.name; }
+      const c = await openChunkCache({ l2Path: '/nonexistent/x.db', requireL2: false });
+      c.put({ file: 'a', version: '1', index: 0 }, new Uint8Array(10));
+      out.l1 = c.get({ file: 'a', version: '1', index: 0 })?.byteLength;
+      out.l2 = c.stats().l2;
+      await c.close();
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync(
+      process.execPath,
+      ['--conditions=@wormhole/source', '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        env: { ...process.env, WORMHOLE_NO_SQLITE: '1' },
+        encoding: 'utf8',
+        cwd: join(import.meta.dirname, '..'),
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(out.available, false);
+    assert.equal(out.code, 'CACHE_L2_UNAVAILABLE');
+    assert.equal(out.name, 'CacheError');
+    assert.equal(out.l1, 10);
+    assert.equal(out.l2.available, false);
+    assert.match(out.l2.error, /WORMHOLE_NO_SQLITE/);
+  });
+
+  test('an unopenable path is CACHE_L2_OPEN_FAILED', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'not-a-db'), Buffer.alloc(4096, 0x41));
+    await assert.rejects(openChunkCache({ l2Path: join(dir, 'not-a-db') }), (e) =>
+      isCacheError(e, 'CACHE_L2_OPEN_FAILED'),
+    );
+  });
+});
