@@ -170,7 +170,12 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
         // Same nameplate and words: the code a person was given stays valid.
         await this.#connect(this.nameplate);
         this.#announce('reconnected');
-      } catch {
+      } catch (err) {
+        // Someone else took the nameplate meanwhile: the old code is dead, make a new one.
+        if (err instanceof TransportError && err.details?.code === 'SIGNAL_ROOM_EXISTS') {
+          this.nameplate = '';
+          this.#words = generateSecretWords(this.#opts.codeWords);
+        }
         this.#scheduleReconnect();
       }
     }, this.#opts.reconnectDelayMs ?? 2000);
