@@ -179,7 +179,8 @@ export class RpcConnection {
     try {
       frame = decodeFrame(message);
     } catch (err) {
-      return this.#bad(err instanceof Error ? err.message : 'undecodable');
+      this.#bad(err instanceof Error ? err.message : 'undecodable');
+      return;
     }
     switch (frame.kind) {
       case FrameKind.HELLO: {
@@ -203,8 +204,9 @@ export class RpcConnection {
         const p = this.#pending.get(frame.id);
         if (!p) return; // cancelled or timed out: the late answer is dropped
         if (p.expect !== frame.kind)
-          return p.reject(RemoteFsError.EIO(`host answered with frame kind ${frame.kind}`));
-        return p.resolve(frame.body);
+          p.reject(RemoteFsError.EIO(`host answered with frame kind ${frame.kind}`));
+        else p.resolve(frame.body);
+        return;
       }
       case FrameKind.ERROR: {
         let body: ReturnType<typeof decodeErrorBody>;
@@ -216,14 +218,16 @@ export class RpcConnection {
         const p = this.#pending.get(frame.id);
         if (!p) return;
         const code = isFsErrorCode(body.code) ? body.code : 'EIO';
-        return p.reject(RemoteFsError.of(code, body.message));
+        p.reject(RemoteFsError.of(code, body.message));
+        return;
       }
       case FrameKind.EVENT: {
         let event: PeerEvent;
         try {
           event = decodeEventBody(frame.body);
         } catch (err) {
-          return this.#bad(err instanceof Error ? err.message : 'bad event');
+          this.#bad(err instanceof Error ? err.message : 'bad event');
+          return;
         }
         if (event.type === 'bye') {
           this.close(`host said bye: ${event.reason}`);

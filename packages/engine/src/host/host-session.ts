@@ -214,18 +214,23 @@ export class HostSessionImpl implements HostSession {
     }
     switch (frame.kind) {
       case FrameKind.HELLO:
-        return this.#onHello(frame.id, frame.body);
+        this.#onHello(frame.id, frame.body);
+        return;
       case FrameKind.REQUEST:
-        return this.#onRequest(frame.id, frame.body);
+        this.#onRequest(frame.id, frame.body);
+        return;
       case FrameKind.CANCEL:
-        return this.#onCancel(frame.id);
+        this.#onCancel(frame.id);
+        return;
       case FrameKind.PING:
-        return this.#send(encodeFrame(FrameKind.PONG, frame.id, frame.body.subarray(0, 64)));
+        this.#send(encodeFrame(FrameKind.PONG, frame.id, frame.body.subarray(0, 64)));
+        return;
       case FrameKind.PONG:
       case FrameKind.EVENT:
         return;
       default:
-        return this.#protocolError(frame.id, `a client may not send frame kind ${frame.kind}`);
+        this.#protocolError(frame.id, `a client may not send frame kind ${frame.kind}`);
+        return;
     }
   }
 
@@ -234,7 +239,8 @@ export class HostSessionImpl implements HostSession {
     try {
       hello = decodeHelloBody(body);
     } catch (err) {
-      return this.#protocolError(id, err instanceof Error ? err.message : 'bad hello');
+      this.#protocolError(id, err instanceof Error ? err.message : 'bad hello');
+      return;
     }
     if (hello.v !== PROTOCOL_VERSION || hello.role !== 'client') {
       this.#sendError(id, {
@@ -248,17 +254,25 @@ export class HostSessionImpl implements HostSession {
   }
 
   #onRequest(id: number, body: Uint8Array): void {
-    if (!this.#hello) return this.#protocolError(id, 'REQUEST before HELLO');
-    if (id === 0) return this.#protocolError(id, 'request id 0 is reserved');
+    if (!this.#hello) {
+      this.#protocolError(id, 'REQUEST before HELLO');
+      return;
+    }
+    if (id === 0) {
+      this.#protocolError(id, 'request id 0 is reserved');
+      return;
+    }
     let req: FsRequest;
     try {
       req = decodeRequestBody(body);
     } catch (err) {
-      return this.#protocolError(id, err instanceof Error ? err.message : 'bad request');
+      this.#protocolError(id, err instanceof Error ? err.message : 'bad request');
+      return;
     }
     this.#requests++;
     if (this.#queue.length >= this.#ctx.limits.maxQueued) {
-      return this.#sendError(id, { code: 'EBUSY', message: 'too many requests in flight' });
+      this.#sendError(id, { code: 'EBUSY', message: 'too many requests in flight' });
+      return;
     }
     this.#queue.push({ id, req });
     this.#pump();
