@@ -291,7 +291,8 @@ export class FrameSplitter {
     this.#chunks.push(chunk);
     this.#length += chunk.length;
     while (this.#length >= 4) {
-      const head = this.#chunks[0]!.length >= 4 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+      if (this.#chunks[0]!.length < 4) this.#chunks = [Buffer.concat(this.#chunks, this.#length)];
+      const head = this.#chunks[0]!;
       const len = head.readUInt32LE(0);
       if (len < 5 || len > this.#maxFrame) throw FuseError.PROTOCOL(`bad frame length ${len}`);
       if (this.#length < 4 + len) return;

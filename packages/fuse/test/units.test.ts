@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { constants } from 'node:os';
+import { describe, test } from 'node:test';
+import {
+  ERRNO,
+  errnoError,
+  errnoFromError,
+  errnoName,
+  errnoOf,
+  evaluatePlatform,
+  type PlatformProbe,
+} from '../src/index.js';
+import { parseFuseMounts } from '../src/mountpoint.js';
+import { FrameSplitter, KIND_REQUEST, Reader, Writer } from '../src/wire.js';
+
+describe('errno table', () => {
+  test('names map to this OS’s negative errnos; unknown and transport failures become EIO', () => {
+    assert.equal(errnoOf('ENOENT'), -constants.errno.ENOENT);
+    assert.equal(errnoOf('EACCES'), -constants.errno.EACCES);
+    assert.equal(errnoOf('EROFS'), -constants.errno.EROFS);
+    assert.equal(errnoOf('EWHATEVER'), -constants.errno.EIO);
+    assert.equal(errnoOf('ENOTCONN'), -constants.errno.EIO);
+    assert.equal(errnoOf('ETIMEDOUT'), -constants.errno.EIO);
+    assert.equal(ERRNO.ENOTDIR, -constants.errno.ENOTDIR);
+    assert.equal(errnoFromError(errnoError('EISDIR')), -constants.errno.EISDIR);
+    assert.equal(errnoFromError(new Error('no code')), -constants.errno.EIO);
+    assert.equal(errnoFromError('a string'), -constants.errno.EIO);
+    assert.equal(errnoFromError({ code: 42 }), -constants.errno.EIO);
+    assert.equal(errnoName(-constants.errno.ENOENT), 'ENOENT');
+    assert.equal(errnoName(-9999), 'EIO');
+  });
+});
+
+describe('platform decision logic', () => {
+  const linuxOk: PlatformProbe = {
+    platform: 'linux',
+    distroIds: ['debian'],
+    devFuse: 'ok',
+    fusermount: true,
+    fusermount3: true,
+    nativeLoaded: true,
+    macfuse: false,
+    fuseT: false,
+    winfsp: false,
+  };
+  test('linux with everything present is available', () => {
+    const r = evaluatePlatform(linuxOk);
+    assert.equal(r.available, true);
+    assert.ok(r.checks.every((c) => c.ok && c.fix === undefined));
+  });
+  test('linux without libfuse.so.2 names the package per distribution', () => {
+    const err = 'libfuse.so.2: cannot open shared object file: No such file or directory';
+    const fix = (ids: string[]) =>
+      evaluatePlatform({ ...linuxOk, distroIds: ids, nativeLoaded: false, nativeError: err }).checks.find(
+        (c) => !c.ok,
+      )?.fix;
+    assert.equal(fix(['ubuntu', 'debian']), 'apt-get install libfuse2 fuse3');
+    assert.equal(fix(['fedora']), 'dnf install fuse fuse-libs');
+    assert.equal(fix(['arch']), 'pacman -S fuse2 fuse3');
+    assert.match(fix(['gentoo']) ?? '', /apt-get install libfuse2 fuse3/);
+  });
+  test('linux: missing /dev/fuse and fusermount are reported with fixes', () => {
+    const r = evaluatePlatform({ ...linuxOk, devFuse: 'missing', fusermount: false, fusermount3: false });
+    assert.equal(r.available, false);
+    assert.match(r.checks.find((c) => c.name === '/dev/fuse')?.fix ?? '', /modprobe fuse/);
+    assert.equal(r.checks.find((c) => c.name === 'fusermount')?.fix, 'apt-get install libfuse2 fuse3');
+    const na = evaluatePlatform({ ...linuxOk, devFuse: 'no-access' });
+    assert.match(na.checks[0]?.fix ?? '', /chmod/);
+  });
+  test('macOS needs macFUSE or FUSE-T', () => {
+    const mac = { ...linuxOk, platform: 'darwin' as const, distroIds: [] };
+    assert.equal(evaluatePlatform({ ...mac, macfuse: true }).available, true);
+    assert.equal(evaluatePlatform({ ...mac, fuseT: true }).available, true);
+    const none = evaluatePlatform({ ...mac, nativeLoaded: false });
+    assert.equal(none.available, false);
+    assert.match(none.checks[0]?.fix ?? '', /macfuse/);
+  });
+  test('Windows needs WinFsp and says mounting is not supported yet without a binding', () => {
+    const win = { ...linuxOk, platform: 'win32' as const, nativeLoaded: false };
+    const r = evaluatePlatform(win);
+    assert.equal(r.available, false);
+    assert.match(r.checks[0]?.fix ?? '', /WinFsp/);
+    assert.equal(evaluatePlatform({ ...win, winfsp: true }).checks[0]?.ok, true);
+    assert.equal(evaluatePlatform({ ...linuxOk, platform: 'freebsd' }).available, false);
+  });
+});
+
+describe('mountinfo parsing', () => {
+  test('finds fuse mounts with connection number and unescaped paths', () => {
+    const text = [
+      '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
+      '90 22 0:52 / /tmp/a\\040b rw,nosuid,nodev,relatime shared:50 - fuse.wormhole wormhole rw,user_id=0,group_id=0',
+      '91 22 0:53 / /mnt/x rw - fuse sshfs#host rw',
+      '92 22 0:20 / /sys/fs/fuse/connections rw - fusectl fusectl rw',
+    ].join('\n');
+    const m = parseFuseMounts(text);
+    assert.deepEqual(
+      m.map((x) => [x.mountpoint, x.connection, x.fstype]),
+      [
+        ['/tmp/a b', 52, 'fuse.wormhole'],
+        ['/mnt/x', 53, 'fuse'],
+      ],
+    );
+  });
+});
+
+describe('wire frames', () => {
+  test('frames split across and packed into chunks decode identically', () => {
+    const frames = Array.from({ length: 50 }, (_, i) =>
+      new Writer(8)
+        .u8(i)
+        .str(`/path/${'x'.repeat(i * 37)}`)
+        .f64(i * 1e9)
+        .finish(KIND_REQUEST, i + 1),
+    );
+    const all = Buffer.concat(frames);
+    for (const size of [1, 3, 7, 64, 1000, all.length]) {
+      const got: Array<[number, number, string, number]> = [];
+      const s = new FrameSplitter();
+      for (let p = 0; p < all.length; p += size)
+        s.push(all.subarray(p, p + size), (f) => {
+          const r = new Reader(f.body);
+          got.push([f.id, r.u8(), r.str(), r.f64()]);
+        });
+      assert.equal(got.length, 50, `chunk ${size}`);
+      for (const [i, [id, op, path, n]] of got.entries()) {
+        assert.deepEqual([id, op, path, n], [i + 1, i, `/path/${'x'.repeat(i * 37)}`, i * 1e9]);
+      }
+    }
+  });
+  test('a bad length is a protocol error', () => {
+    assert.throws(
+      () => new FrameSplitter().push(Buffer.from([1, 0, 0, 0, 0]), () => {}),
+      (e: unknown) => (e as { code?: string }).code === 'FUSE_PROTOCOL',
+    );
+  });
+});
