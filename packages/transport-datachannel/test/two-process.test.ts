@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { ChannelBinding } from '@wormhole/transport';
+import { dataChannelTransport, MAX_MESSAGE_BYTES } from '../src/index.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/peer-process.ts', import.meta.url));
+
+describe('host in another process', () => {
+  const transport = dataChannelTransport({ bindAddress: '127.0.0.1' });
+  after(() => transport.close());
+
+  it('connects over stdin/stdout signalling, echoes in order, closes, and the child exits by itself', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@wormhole/source', '--import', 'tsx', fixture, 'host', 'echo'],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    const exited = once(child, 'exit');
+    try {
+      const session = transport.createSession('client', { signal: new AbortController().signal });
+      session.onSignal((signal) => child.stdin.write(`${JSON.stringify({ signal })}\n`));
+      let childBinding: ChannelBinding | undefined;
+      let childClosed: unknown;
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const msg = JSON.parse(line) as {
+          signal?: Record<string, unknown>;
+          binding?: ChannelBinding;
+          closed?: unknown;
+        };
+        if (msg.signal !== undefined) session.handleSignal(msg.signal);
+        if (msg.binding !== undefined) childBinding = msg.binding;
+        if (msg.closed !== undefined) childClosed = msg.closed;
+      });
+      const channel = await session.connected;
+      const sizes = Array.from({ length: 300 }, (_v, i) => (i % 10 === 0 ? MAX_MESSAGE_BYTES : 8 + i));
+      const echoed: Uint8Array[] = [];
+      const allBack = new Promise<void>((resolve) =>
+        channel.on('message', (m) => {
+          echoed.push(m);
+          if (echoed.length === sizes.length) resolve();
+        }),
+      );
+      for (const [i, size] of sizes.entries()) {
+        const m = new Uint8Array(size).fill(i & 0xff);
+        new DataView(m.buffer).setUint32(0, i);
+        await channel.send(m);
+      }
+      await allBack;
+      echoed.forEach((m, i) => {
+        assert.equal(m.byteLength, sizes[i]);
+        assert.equal(new DataView(m.buffer, m.byteOffset, m.byteLength).getUint32(0), i);
+      });
+      // Binding mirrors across processes.
+      assert.ok(childBinding);
+      assert.equal(childBinding.local, channel.binding().remote);
+      assert.equal(childBinding.remote, channel.binding().local);
+      channel.close();
+      const [code] = (await Promise.race([
+        exited,
+        new Promise((_r, reject) =>
+          setTimeout(() => reject(new Error('child did not exit within 10 s')), 10_000),
+        ),
+      ])) as [number | null];
+      assert.equal(code, 0);
+      assert.deepEqual(childClosed, { local: false, reason: (childClosed as { reason: string }).reason });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
