@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, type TestContext, test } from 'node:test';
+import {
+  type ChunkCacheOptions,
+  createChunkReader,
+  openChunkCache,
+  type ReadAheadOptions,
+} from '../src/index.js';
+import { fileSource, makeFile, sleep, tempDir } from './helpers.js';
+
+const CS = 64 * 1024;
+const SIZE = 64 * CS + 1234; // a short last chunk
+
+async function setup(
+  t: TestContext,
+  o: { cache?: ChunkCacheOptions; readAhead?: ReadAheadOptions | false } = {},
+) {
+  const dir = tempDir(t);
+  const { bytes } = makeFile(dir, 'big.bin', SIZE);
+  const cache = await openChunkCache({ l2Path: join(dir, 'c.db'), ...o.cache });
+  const src = fileSource(CS);
+  src.files.set('big', join(dir, 'big.bin'));
+  const reader = createChunkReader({
+    cache,
+    chunkSize: CS,
+    fetchChunk: src.fetchChunk,
+    readAhead: o.readAhead ?? { initialChunks: 2, maxChunks: 8, maxBytes: 8 * CS },
+  });
+  t.after(async () => {
+    reader.close();
+    await cache.close();
+  });
+  return { dir, bytes, cache, src, reader };
+}
+
+describe('chunk reader', () => {
+  test('reads any range exactly, across chunk boundaries and the short last chunk', async (t) => {
+    const { bytes, reader, src } = await setup(t, { readAhead: false });
+    for (const [off, len] of [
+      [0, 10],
+      [CS - 5, 10],
+      [3 * CS + 7, 5 * CS],
+      [SIZE - 100, 1000],
+      [SIZE, 10],
+      [0, 0],
+    ] as const) {
+      const got = await reader.read('big', 'v1', SIZE, off, len);
+      assert.deepEqual(Buffer.from(got), bytes.subarray(off, Math.min(off + len, SIZE)), `${off}+${len}`);
+    }
+    const n = src.calls.length;
+    await reader.read('big', 'v1', SIZE, 3 * CS, 2 * CS);
+    assert.equal(src.calls.length, n, 'cached chunks are not fetched again');
+  });
+
+  test('concurrent reads of one chunk share one fetch', async (t) => {
+    const { reader, src } = await setup(t, { readAhead: false });
+    src.delay = 30;
+    await Promise.all([0, 1, 2, 3].map((i) => reader.read('big', 'v1', SIZE, 5 * CS + i * 100, 50)));
+    assert.equal(src.calls.length, 1);
+    assert.equal(reader.stats().deduplicated, 3);
+  });
+
+  test('read-ahead triggers on sequential reads and keeps a bounded window ahead', async (t) => {
+    const { bytes, reader, src } = await setup(t);
+    const READ = 16 * 1024;
+    let maxAhead = 0;
+    for (let off = 0; off < 20 * CS; off += READ) {
+      const got = await reader.read('big', 'v1', SIZE, off, READ, 1);
+      assert.deepEqual(Buffer.from(got), bytes.subarray(off, off + READ));
+      const readerChunk = Math.floor(off / CS);
+      const ahead = Math.max(...src.calls.map((c) => c.index)) - readerChunk;
+      maxAhead = Math.max(maxAhead, ahead);
+    }
+    const s = reader.stats();
+    assert.ok(s.readAheadFetches >= 15, `read-ahead fetched ${s.readAheadFetches}`);
+    assert.ok(maxAhead >= 8, `window grew to ${maxAhead}`);
+    assert.ok(maxAhead <= 8, 'window bounded by maxChunks/maxBytes');
+    // Every chunk fetched once.
+    assert.equal(new Set(src.calls.map((c) => c.index)).size, src.calls.length);
+  });
+
+  test('random reads never trigger read-ahead', async (t) => {
+    const { bytes, reader, src } = await setup(t);
+    const offsets = [40, 7, 55, 21, 3, 33, 60, 12, 48, 27].map((c) => c * CS + 100);
+    for (const off of offsets) {
+      const got = await reader.read('big', 'v1', SIZE, off, 4096, 7);
+      assert.deepEqual(Buffer.from(got), bytes.subarray(off, off + 4096));
+    }
+    assert.equal(src.calls.length, offsets.length, 'one fetch per read, nothing ahead');
+    assert.equal(reader.stats().readAheadFetches, 0);
+  });
+
+  test('a seek cancels prefetches no longer wanted', async (t) => {
+    const { reader, src } = await setup(t);
+    src.delay = (i) => (i === 0 || i === 1 || i === 50 ? 0 : 2000);
+    await reader.read('big', 'v1', SIZE, 0, CS, 3);
+    await reader.read('big', 'v1', SIZE, CS, CS, 3);
+    assert.ok(reader.stats().inFlight >= 2, 'read-ahead in flight');
+    const t0 = Date.now();
+    await reader.read('big', 'v1', SIZE, 50 * CS, 100, 3);
+    assert.ok(Date.now() - t0 < 1000, 'the seek target does not wait for old prefetches');
+    await sleep(20);
+    assert.ok(src.aborted.length >= 2, `aborted ${src.aborted.length}`);
+    assert.ok(
+      src.aborted.every((i) => i >= 2 && i < 50),
+      'only the abandoned prefetches',
+    );
+    assert.equal(reader.stats().inFlight, 0);
+    assert.equal(reader.stats().cancelled, src.aborted.length);
+  });
+
+  test('releasing a handle cancels its prefetches', async (t) => {
+    const { reader, src } = await setup(t);
+    src.delay = (i) => (i < 2 ? 0 : 2000);
+    await reader.read('big', 'v1', SIZE, 0, CS, 'h');
+    await reader.read('big', 'v1', SIZE, CS, CS, 'h');
+    reader.release('h');
+    await sleep(20);
+    assert.ok(src.aborted.length >= 2);
+    assert.equal(reader.stats().inFlight, 0);
+  });
+
+  test('the first byte waits only for its own chunk', async (t) => {
+    const { reader, src } = await setup(t);
+    src.delay = (i) => (i === 0 ? 5 : 3000);
+    const t0 = Date.now();
+    const got = await reader.read('big', 'v1', SIZE, 0, 4096, 9);
+    assert.equal(got.byteLength, 4096);
+    assert.ok(Date.now() - t0 < 1000, `first read took ${Date.now() - t0} ms`);
+    assert.equal(src.calls[0]!.index, 0, 'own chunk requested first');
+    assert.ok(src.calls.length <= 3, 'never the whole file');
+  });
+
+  test('offline: cached chunks (L1 and, after restart, L2) serve; uncached fail fast with the fetch error', async (t) => {
+    const dir = tempDir(t);
+    const { bytes } = makeFile(dir, 'f.bin', 8 * CS);
+    const src = fileSource(CS);
+    src.files.set('f', join(dir, 'f.bin'));
+    const path = join(dir, 'c.db');
+    const c1 = await openChunkCache({ l2Path: path });
+    const r1 = createChunkReader({ cache: c1, chunkSize: CS, fetchChunk: src.fetchChunk, readAhead: false });
+    await r1.read('f', 'v1', 8 * CS, 0, 4 * CS);
+    src.offline = true;
+    assert.deepEqual(Buffer.from(await r1.read('f', 'v1', 8 * CS, CS, 2 * CS)), bytes.subarray(CS, 3 * CS));
+    await c1.close();
+
+    const c2 = await openChunkCache({ l2Path: path });
+    t.after(() => c2.close());
+    const r2 = createChunkReader({ cache: c2, chunkSize: CS, fetchChunk: src.fetchChunk, readAhead: false });
+    const before = src.calls.length;
+    assert.deepEqual(Buffer.from(await r2.read('f', 'v1', 8 * CS, 0, 4 * CS)), bytes.subarray(0, 4 * CS));
+    assert.equal(src.calls.length, before, 'served from L2 without the host');
+    const t0 = Date.now();
+    await assert.rejects(r2.read('f', 'v1', 8 * CS, 3 * CS, 2 * CS), /host unreachable/);
+    assert.ok(Date.now() - t0 < 200);
+    assert.equal(r2.stats().fetchErrors, 1);
+  });
+
+  test('host edits a file: the new version gives new bytes only, never a mix', async (t) => {
+    const { dir, cache, reader, src } = await setup(t, { readAhead: false });
+    const p = join(dir, 'edit.bin');
+    const v1 = Buffer.alloc(4 * CS, 1);
+    writeFileSync(p, v1);
+    src.files.set('edit', p);
+    assert.deepEqual(Buffer.from(await reader.read('edit', 'v1', 4 * CS, 0, 2 * CS)), v1.subarray(0, 2 * CS));
+    const v2 = Buffer.alloc(4 * CS, 2);
+    writeFileSync(p, v2);
+    await cache.invalidateFile('edit');
+    const got = await reader.read('edit', 'v2', 4 * CS, 0, 4 * CS);
+    assert.ok(
+      Buffer.from(got).every((b) => b === 2),
+      'all bytes from v2',
+    );
+    // Without invalidation, a new version still never sees v1 bytes (keys carry the version).
+    writeFileSync(p, v1);
+    const got3 = await reader.read('edit', 'v3', 4 * CS, CS, 2 * CS);
+    assert.ok(Buffer.from(got3).every((b) => b === 1));
+    const got2 = await reader.read('edit', 'v2', 4 * CS, 0, 4 * CS);
+    assert.ok(
+      Buffer.from(got2).every((b) => b === 2),
+      'v2 still cached as v2, unmixed',
+    );
+  });
+
+  test('a fetch that returns the wrong size is an error, not cached', async (t) => {
+    const { reader, cache, src } = await setup(t, { readAhead: false });
+    await assert.rejects(reader.read('big', 'v1', SIZE + 10, 64 * CS, 10), (e: Error & { code?: string }) => {
+      return e.code === 'CACHE_BAD_CHUNK';
+    });
+    assert.equal(cache.stats().l1.entries, 0);
+    assert.ok(src.calls.length >= 1);
+  });
+
+  test('warm() fetches what is missing, reports progress, persists to L2', async (t) => {
+    const { reader, cache, src } = await setup(t, { readAhead: false });
+    await reader.read('big', 'v1', SIZE, 0, 10 * CS);
+    const seen: number[] = [];
+    const r = await reader.warm('big', 'v1', SIZE, (p) => seen.push(p.doneBytes));
+    assert.equal(r.totalChunks, 65);
+    assert.equal(r.fetched, 55);
+    assert.equal(r.doneBytes, SIZE);
+    assert.equal(seen.at(-1), SIZE);
+    assert.equal(src.calls.length, 65);
+    assert.equal(cache.stats().l2.entries, 65);
+    assert.equal(cache.stats().l2.bytes, SIZE);
+  });
+});
