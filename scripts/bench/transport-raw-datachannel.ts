@@ -3,7 +3,7 @@
 // Run: node --conditions=@wormhole/source --import tsx scripts/bench/transport-raw-datachannel.ts
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dataChannelTransport, MAX_MESSAGE_BYTES } from '../../packages/transport-datachannel/src/index.js';
