@@ -34,6 +34,18 @@ const allowed = {
     '@wormhole/transport',
   ],
   '@wormhole/signal': ['@wormhole/protocol', '@wormhole/signal-server'],
+  '@wormhole/integration-tests': [
+    '@wormhole/protocol',
+    '@wormhole/transport',
+    '@wormhole/transport-datachannel',
+    '@wormhole/transport-webtransport',
+    '@wormhole/transport-tls',
+    '@wormhole/engine',
+    '@wormhole/cache',
+    '@wormhole/fuse',
+    '@wormhole/signal-server',
+    '@wormhole/cli',
+  ],
   '@wormhole/desktop': [
     '@wormhole/protocol',
     '@wormhole/engine',

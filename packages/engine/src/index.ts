@@ -35,3 +35,19 @@ export { createShareHost, type ShareHost, type ShareHostOptions } from './host/s
 export { parseSharePath } from './host/share-path.js';
 export { type Logger, silentLogger } from './logger.js';
 export { RemoteFsError } from './remote-fs-error.js';
+// Composition: a share (host + rendezvous) and a mount-side connection (rendezvous + RemoteFs).
+export { type ConnectShareOptions, connectShare } from './session/connect-share.js';
+export {
+  closeTransports,
+  createTransports,
+  DEFAULT_TRANSPORT_KINDS,
+  type TransportConfig,
+} from './session/create-transports.js';
+export { createFileTicketStore, type FileTicketStore } from './session/file-ticket-store.js';
+export {
+  type Share,
+  type ShareEvents,
+  type ShareOptions,
+  type SharePeer,
+  startShare,
+} from './session/start-share.js';

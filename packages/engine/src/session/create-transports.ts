@@ -1,0 +1,59 @@
+import type { Transport, TransportKind } from '@wormhole/transport';
+import { dataChannelTransport } from '@wormhole/transport-datachannel';
+import { tlsTransport } from '@wormhole/transport-tls';
+import { webTransportTransport } from '@wormhole/transport-webtransport';
+
+/** How to build the transports a share or mount offers. */
+export interface TransportConfig {
+  /** Which transports, in preference order. Default: tls, webtransport, datachannel. */
+  readonly kinds?: readonly TransportKind[];
+  /** `stun:` / `turn:user:pass@host:port` URLs for ICE (datachannel). */
+  readonly iceServers?: readonly string[];
+  /** 'relay' forces TURN (tests, locked-down networks). Default 'all'. */
+  readonly iceTransportPolicy?: 'all' | 'relay';
+  /** Address the direct listeners (tls, webtransport) bind on a host. Default all interfaces. */
+  readonly listenHost?: string;
+  /** What direct listeners advertise ('ip' or 'ip:port'); default every interface address. */
+  readonly advertiseAddresses?: readonly string[];
+}
+
+export const DEFAULT_TRANSPORT_KINDS: readonly TransportKind[] = ['tls', 'webtransport', 'datachannel'];
+
+/**
+ * Builds the configured transports, dropping any whose native part is missing on this machine
+ * (reported by `isAvailable()`), so a share still works with what is there.
+ */
+export function createTransports(config: TransportConfig = {}): Transport[] {
+  const out: Transport[] = [];
+  for (const kind of config.kinds ?? DEFAULT_TRANSPORT_KINDS) {
+    let t: Transport;
+    switch (kind) {
+      case 'tls':
+        t = tlsTransport({
+          ...(config.listenHost !== undefined && { listenHost: config.listenHost }),
+          ...(config.advertiseAddresses !== undefined && { advertiseAddresses: config.advertiseAddresses }),
+        });
+        break;
+      case 'webtransport':
+        t = webTransportTransport({
+          ...(config.listenHost !== undefined && { listenHost: config.listenHost }),
+          ...(config.advertiseAddresses !== undefined && { advertiseAddresses: config.advertiseAddresses }),
+        });
+        break;
+      case 'datachannel':
+        t = dataChannelTransport({
+          iceServers: config.iceServers ?? [],
+          iceTransportPolicy: config.iceTransportPolicy ?? 'all',
+        });
+        break;
+    }
+    if (t.isAvailable()) out.push(t);
+    else void t.close();
+  }
+  return out;
+}
+
+/** Closes every transport (listeners, native state); safe to call twice. */
+export async function closeTransports(transports: readonly Transport[]): Promise<void> {
+  await Promise.allSettled(transports.map((t) => t.close()));
+}
