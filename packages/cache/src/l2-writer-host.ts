@@ -36,7 +36,13 @@ function spawnWorker(init: WriterInit): Worker {
 /** Starts the writer and waits until its connection is open and the schema exists. */
 export async function startWriter(init: WriterInit, mode: WriterMode): Promise<WriterChannel> {
   if (mode === 'inline') return startInline(init);
-  const worker = spawnWorker(init);
+  let worker: Worker;
+  try {
+    worker = spawnWorker(init);
+  } catch {
+    // Source form without tsx resolvable (another TS loader): same writer, main thread.
+    return startInline(init);
+  }
   let listener: (m: FromWriter) => void = () => {};
   let failure: (err: CacheError) => void = () => {};
   let ready = false;
@@ -89,7 +95,8 @@ function startInline(init: WriterInit): WriterChannel {
   let listener: (m: FromWriter) => void = () => {};
   const dispatch = createWriter(conn, init.maxBytes, (m) => listener(m));
   return {
-    send: (m) => dispatch(m),
+    // Deferred: each batch runs in its own macrotask, so I/O callbacks interleave with batches.
+    send: (m) => setImmediate(() => dispatch(m)),
     onMessage: (fn) => {
       listener = fn;
     },

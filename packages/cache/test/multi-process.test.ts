@@ -74,6 +74,7 @@ test('two processes overfilling a shared L2 never exceed its bound', async (t) =
       path,
       String(COUNT),
       String(max),
+      'nowait',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
