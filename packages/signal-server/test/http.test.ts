@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { createSignalServer } from '@wormhole/signal-server';
 import { expectError, expectType, selfSignedCert, TestClient } from './helpers.js';
@@ -67,6 +68,39 @@ describe('HTTP endpoints', () => {
     } finally {
       await a.close();
       await b.close();
+      await server.close();
+    }
+  });
+
+  it('drain is bounded: a client that never completes the close handshake is cut after drainTimeoutMs', async () => {
+    const server = await createSignalServer({ drainTimeoutMs: 300, maxConnections: 2 });
+    // A raw TCP client that upgrades and then ignores everything (no close reply, no pong).
+    const raw = connect(server.port, '127.0.0.1');
+    let got = '';
+    raw.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+    });
+    const rawClosed = new Promise<void>((r) => raw.once('close', () => r()));
+    raw.write(
+      'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    try {
+      const end = Date.now() + 3000;
+      while (!got.includes('hello') && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      assert.match(got, /^HTTP\/1\.1 101/);
+      // The server-wide limit (2) refuses a third socket with HTTP 503.
+      const second = await TestClient.connect(server.url);
+      await assert.rejects(TestClient.connect(server.url), /handshake refused: 503/);
+      await second.close();
+      const t0 = Date.now();
+      await server.drain();
+      const took = Date.now() - t0;
+      assert.ok(took >= 250 && took < 2500, `drain took ${took} ms`);
+      await rawClosed;
+      assert.match(got, /"closing"/);
+    } finally {
+      raw.destroy();
       await server.close();
     }
   });
