@@ -8,11 +8,11 @@
 import { spawn } from 'node:child_process';
 import { createServer as createNetServer, connect as netConnect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { PeerChannel, Transport, TransportSignal } from '../../packages/transport/src/index.js';
-import { createSelfSignedCertificate } from '../../packages/transport-tls/src/self-signed-cert.js';
 import { tlsTransport } from '../../packages/transport-tls/src/index.js';
+import { createSelfSignedCertificate } from '../../packages/transport-tls/src/self-signed-cert.js';
 import { webTransportMode, webTransportTransport } from '../../packages/transport-webtransport/src/index.js';
 
 type Case = 'tcp' | 'tls-raw' | 'tls' | 'webtransport';
@@ -44,7 +44,10 @@ async function child(kind: Case, total: number): Promise<void> {
       });
     } else {
       const cert = await createSelfSignedCertificate();
-      const server = createTlsServer({ cert: cert.certPem, key: cert.keyPem, minVersion: 'TLSv1.3' }, onSocket);
+      const server = createTlsServer(
+        { cert: cert.certPem, key: cert.keyPem, minVersion: 'TLSv1.3' },
+        onSocket,
+      );
       server.listen(0, '127.0.0.1', () => out({ port: (server.address() as { port: number }).port }));
     }
     return;
@@ -74,9 +77,13 @@ async function child(kind: Case, total: number): Promise<void> {
 
 // ---------------------------------------------------------------- parent (sender / client)
 function spawnChild(kind: Case, total: number) {
-  const cp = spawn(process.execPath, ['--conditions=@wormhole/source', '--import', 'tsx', self, '--child', kind, String(total)], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
+  const cp = spawn(
+    process.execPath,
+    ['--conditions=@wormhole/source', '--import', 'tsx', self, '--child', kind, String(total)],
+    {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    },
+  );
   const it = createInterface({ input: cp.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => {
     for (;;) {
@@ -110,7 +117,11 @@ async function rawThroughput(kind: 'tcp' | 'tls-raw', total: number): Promise<nu
   return total / 1e6 / (ms / 1000);
 }
 
-async function clientChannel(t: Transport, c: ReturnType<typeof spawnChild>, what: string): Promise<PeerChannel> {
+async function clientChannel(
+  t: Transport,
+  c: ReturnType<typeof spawnChild>,
+  what: string,
+): Promise<PeerChannel> {
   c.say(what);
   const signal = (await c.next()) as TransportSignal;
   const session = t.createSession('client', { signal: AbortSignal.timeout(30_000) });
@@ -158,7 +169,8 @@ async function setupTimes(kind: 'tls' | 'webtransport', tries: number): Promise<
   return times.sort((a, b) => a - b);
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const pct = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(process.argv[3] as Case, Number(process.argv[4]));
@@ -166,18 +178,23 @@ async function main(): Promise<void> {
   const tries = Number(process.argv[3] ?? 50);
   const total = mib * 1024 * 1024;
   const mode = await webTransportMode();
-  console.log(`# ${mib} MiB, ${CHUNK / 1024} KiB writes, loopback, each side its own process; webtransport mode: ${mode}`);
+  console.log(
+    `# ${mib} MiB, ${CHUNK / 1024} KiB writes, loopback, each side its own process; webtransport mode: ${mode}`,
+  );
   const tcp = await rawThroughput('tcp', total);
   const tlsRaw = await rawThroughput('tls-raw', total);
   const tlsCh = await channelThroughput('tls', total);
   const wtCh = await channelThroughput('webtransport', total);
-  const row = (n: string, v: number) => `| ${n} | ${v.toFixed(0)} | ${(v / tcp).toFixed(2)} | ${(v / tlsRaw).toFixed(2)} |`;
+  const row = (n: string, v: number) =>
+    `| ${n} | ${v.toFixed(0)} | ${(v / tcp).toFixed(2)} | ${(v / tlsRaw).toFixed(2)} |`;
   console.log('| path | MB/s | × TCP | × raw TLS |\n|---|---|---|---|');
   console.log(row('node:net TCP (raw)', tcp));
   console.log(row('node:tls 1.3 (raw)', tlsRaw));
   console.log(row('PeerChannel tls', tlsCh));
   console.log(row(`PeerChannel webtransport (${mode})`, wtCh));
-  console.log(`\n| setup (${tries} tries, signal in hand → first echoed byte) | p50 ms | p99 ms |\n|---|---|---|`);
+  console.log(
+    `\n| setup (${tries} tries, signal in hand → first echoed byte) | p50 ms | p99 ms |\n|---|---|---|`,
+  );
   for (const kind of ['tls', 'webtransport'] as const) {
     const s = await setupTimes(kind, tries);
     console.log(`| ${kind} | ${pct(s, 50).toFixed(1)} | ${pct(s, 99).toFixed(1)} |`);

@@ -119,7 +119,8 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
     }
     for (const m of messages) {
       if (this.#closed) return;
-      this.emit('message', m);
+      // A plain Uint8Array view (no copy): the contract's type, not Node's Buffer subclass.
+      this.emit('message', new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
     }
   }
 

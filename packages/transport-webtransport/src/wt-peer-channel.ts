@@ -151,7 +151,8 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
     }
     for (const m of messages) {
       if (this.#closed) return;
-      this.emit('message', m);
+      // A plain Uint8Array view (no copy): the contract's type, not Node's Buffer subclass.
+      this.emit('message', new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
     }
   }
 
