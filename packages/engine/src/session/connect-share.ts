@@ -1,3 +1,4 @@
+import { AppError } from '@wormhole/protocol';
 import {
   type DialResult,
   dialRendezvous,
@@ -6,6 +7,7 @@ import {
   type Transport,
 } from '@wormhole/transport';
 import { createRemoteFs, type RemoteFs, type RemoteFsOptions } from '../client/remote-fs.js';
+import { EngineError } from '../engine-error.js';
 
 /** Options of `connectShare`. */
 export interface ConnectShareOptions {
@@ -47,5 +49,13 @@ export async function connectShare(options: ConnectShareOptions): Promise<Remote
     options.onPath?.(result.path, result.resumed);
     return result.channel;
   };
-  return createRemoteFs({ ...options.remoteFs, connect });
+  try {
+    return await createRemoteFs({ ...options.remoteFs, connect });
+  } catch (err) {
+    // The first connection's real reason (wrong code, signal server down...) is what a user
+    // needs to see, not the RemoteFs wrapper around it.
+    if (err instanceof EngineError && err.code === 'ENGINE_CONNECT_FAILED' && err.cause instanceof AppError)
+      throw err.cause;
+    throw err;
+  }
 }

@@ -1,0 +1,289 @@
+// Benchmark (not a test): RemoteFs reads over real transports, host and client in separate
+// processes on loopback, next to the raw transports moving the same file in the same run.
+//
+//   node --conditions=@wormhole/source --import tsx scripts/bench/remotefs-read.ts [MiB=1024] [randomOps=20000]
+//
+// Cases, each against a fresh host child process serving one random file:
+//   tcp          raw node:net, host pipes the file into the socket (the ceiling)
+//   tls-raw      raw node:tls (TLS 1.3), same
+//   <t>-channel  the transport's PeerChannel, host sends the file as 128 KiB messages (raw transport)
+//   <t>-remotefs RemoteFs.read sequentially (sha256 checked), then random 4 KiB reads
+// for t in tls, webtransport. The parent is the client; figures go to stdout as a table + JSON.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { createServer as createNetServer, connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { createRemoteFs, createShareHost } from '../../packages/engine/src/index.js';
+import type { PeerChannel, Transport, TransportSignal } from '../../packages/transport/src/index.js';
+import { tlsTransport } from '../../packages/transport-tls/src/index.js';
+import { createSelfSignedCertificate } from '../../packages/transport-tls/src/self-signed-cert.js';
+import { webTransportTransport } from '../../packages/transport-webtransport/src/index.js';
+
+type Kind = 'tls' | 'webtransport';
+const self = fileURLToPath(import.meta.url);
+const MSG = 128 * 1024;
+
+function makeTransport(kind: Kind): Transport {
+  const opts = { listenHost: '127.0.0.1', advertiseAddresses: ['127.0.0.1'] };
+  return kind === 'tls' ? tlsTransport(opts) : webTransportTransport(opts);
+}
+
+// ------------------------------------------------------------------ host child
+async function hostRole(mode: string, file: string): Promise<void> {
+  const send = (m: unknown) => process.send?.(m);
+  process.on('disconnect', () => process.exit(0));
+  if (mode === 'tcp' || mode === 'tls-raw') {
+    const onSocket = (s: import('node:net').Socket) => {
+      s.on('error', () => {});
+      createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(s);
+    };
+    const server =
+      mode === 'tcp'
+        ? createNetServer(onSocket)
+        : await createSelfSignedCertificate().then((c) =>
+            createTlsServer({ key: c.keyPem, cert: c.certPem, minVersion: 'TLSv1.3' }, onSocket),
+          );
+    server.listen(0, '127.0.0.1', () =>
+      send({ type: 'ready', port: (server.address() as { port: number }).port }),
+    );
+    return;
+  }
+  const [kind, what] = mode.split('-') as [Kind, 'channel' | 'remotefs'];
+  const transport = makeTransport(kind);
+  const host =
+    what === 'remotefs' ? await createShareHost({ root: join(file, '..'), watch: false }) : undefined;
+  process.on('message', (m: { type: string }) => {
+    if (m.type !== 'session') return;
+    const session = transport.createSession('host', { signal: new AbortController().signal });
+    session.onSignal((signal) => send({ type: 'signal', signal }));
+    session.connected.then(async (ch) => {
+      if (host) {
+        host.attach(ch);
+        return;
+      }
+      for await (const chunk of createReadStream(file, { highWaterMark: MSG }))
+        await ch.send(chunk as Buffer);
+    });
+  });
+  send({ type: 'ready', port: 0 });
+}
+
+// ------------------------------------------------------------------ client (parent)
+function startHost(mode: string, file: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@wormhole/source', '--import', 'tsx', self, '--host', mode, file],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
+    child.once('exit', (c) => reject(new Error(`host ${mode} exited (${c})`)));
+  });
+}
+
+function dialVia(child: ChildProcess, transport: Transport): Promise<PeerChannel> {
+  return new Promise((resolve, reject) => {
+    const on = (m: { type: string; signal: TransportSignal }) => {
+      if (m.type !== 'signal') return;
+      child.off('message', on);
+      const s = transport.createSession('client', { signal: new AbortController().signal });
+      s.handleSignal(m.signal);
+      s.connected.then(resolve, reject);
+    };
+    child.on('message', on);
+    child.send({ type: 'session' });
+  });
+}
+
+const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+
+async function rawSocket(mode: 'tcp' | 'tls-raw', file: string, size: number): Promise<number> {
+  const { child, port } = await startHost(mode, file);
+  try {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const s =
+        mode === 'tcp'
+          ? netConnect(port, '127.0.0.1')
+          : tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+      let got = 0;
+      s.on('data', (d: Buffer) => {
+        got += d.byteLength;
+        if (got >= size) {
+          s.destroy();
+          resolve();
+        }
+      });
+      s.on('error', reject);
+    });
+    return mbps(size, performance.now() - t0);
+  } finally {
+    child.kill();
+  }
+}
+
+async function rawChannel(kind: Kind, file: string, size: number): Promise<number> {
+  const { child } = await startHost(`${kind}-channel`, file);
+  const transport = makeTransport(kind);
+  try {
+    const ch = await dialVia(child, transport);
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      let got = 0;
+      ch.on('message', (m) => {
+        got += m.byteLength;
+        if (got >= size) resolve();
+      });
+    });
+    const r = mbps(size, performance.now() - t0);
+    ch.close();
+    return r;
+  } finally {
+    child.kill();
+    await transport.close();
+  }
+}
+
+interface FsFigures {
+  seqMBps: number;
+  shaOk: boolean;
+  rand1: { opsPerSec: number; p50ms: number; p99ms: number };
+  rand32: { opsPerSec: number; p99ms: number };
+}
+
+async function remoteFs(
+  kind: Kind,
+  file: string,
+  size: number,
+  sha: string,
+  randomOps: number,
+): Promise<FsFigures> {
+  const { child } = await startHost(`${kind}-remotefs`, file);
+  const transport = makeTransport(kind);
+  let fs: Awaited<ReturnType<typeof createRemoteFs>> | undefined;
+  try {
+    fs = await createRemoteFs({ connect: () => dialVia(child, transport) });
+    const name = `/${file.split('/').pop()}`;
+    // Sequential: a few big reads in flight, consumed in order (what a read-ahead layer does).
+    const step = 8 * 1024 * 1024;
+    const h = createHash('sha256');
+    const t0 = performance.now();
+    const queue: Promise<Uint8Array>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (queue.length < 3 && next < size) {
+        queue.push(fs!.read(name, next, Math.min(step, size - next)));
+        next += step;
+      }
+    };
+    fill();
+    while (queue.length > 0) {
+      h.update(await queue.shift()!);
+      fill();
+    }
+    const seqMBps = mbps(size, performance.now() - t0);
+    const shaOk = h.digest('hex') === sha;
+
+    const blocks = Math.floor(size / 4096);
+    const lat: number[] = [];
+    let t = performance.now();
+    for (let i = 0; i < randomOps; i++) {
+      const a = performance.now();
+      await fs!.read(name, Math.floor(Math.random() * blocks) * 4096, 4096);
+      lat.push(performance.now() - a);
+    }
+    const rand1Ms = performance.now() - t;
+    lat.sort((x, y) => x - y);
+    const rand1 = {
+      opsPerSec: Math.round(randomOps / (rand1Ms / 1000)),
+      p50ms: lat[Math.floor(lat.length * 0.5)]!,
+      p99ms: lat[Math.floor(lat.length * 0.99)]!,
+    };
+    const lat32: number[] = [];
+    let left = randomOps;
+    t = performance.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (left-- > 0) {
+          const a = performance.now();
+          await fs!.read(name, Math.floor(Math.random() * blocks) * 4096, 4096);
+          lat32.push(performance.now() - a);
+        }
+      }),
+    );
+    const rand32Ms = performance.now() - t;
+    lat32.sort((x, y) => x - y);
+    return {
+      seqMBps,
+      shaOk,
+      rand1,
+      rand32: {
+        opsPerSec: Math.round(randomOps / (rand32Ms / 1000)),
+        p99ms: lat32[Math.floor(lat32.length * 0.99)]!,
+      },
+    };
+  } finally {
+    await fs?.close();
+    child.kill();
+    await transport.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const mib = Number(process.argv[2] ?? 1024);
+  const randomOps = Number(process.argv[3] ?? 20_000);
+  const size = mib * 1024 * 1024;
+  const dir = mkdtempSync(join(tmpdir(), 'wh-bench-'));
+  const file = join(dir, 'big.bin');
+  try {
+    const h = createHash('sha256');
+    const fd = openSync(file, 'w');
+    const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+    for (let done = 0; done < size; done += buf.length) {
+      randomFillSync(buf);
+      h.update(buf);
+      writeSync(fd, buf);
+    }
+    closeSync(fd);
+    const sha = h.digest('hex');
+    const results: Record<string, unknown> = { mib, randomOps, node: process.version };
+    const tcp = await rawSocket('tcp', file, size);
+    const tlsRaw = await rawSocket('tls-raw', file, size);
+    results.tcp = tcp;
+    results['tls-raw'] = tlsRaw;
+    console.log(`raw tcp           ${tcp.toFixed(0)} MB/s`);
+    console.log(`raw node:tls      ${tlsRaw.toFixed(0)} MB/s (${(tlsRaw / tcp).toFixed(2)}× tcp)`);
+    for (const kind of ['tls', 'webtransport'] as const) {
+      try {
+        const ch = await rawChannel(kind, file, size);
+        const f = await remoteFs(kind, file, size, sha, randomOps);
+        results[kind] = { channelMBps: ch, ...f };
+        console.log(`${kind} channel     ${ch.toFixed(0)} MB/s`);
+        console.log(
+          `${kind} RemoteFs    ${f.seqMBps.toFixed(0)} MB/s seq (${(f.seqMBps / ch).toFixed(2)}× its channel, ` +
+            `${(f.seqMBps / tcp).toFixed(2)}× tcp) sha256 ${f.shaOk ? 'ok' : 'MISMATCH'}; ` +
+            `random 4 KiB: ${f.rand1.opsPerSec} ops/s p50 ${f.rand1.p50ms.toFixed(3)} ms p99 ${f.rand1.p99ms.toFixed(3)} ms (1 in flight), ` +
+            `${f.rand32.opsPerSec} ops/s p99 ${f.rand32.p99ms.toFixed(3)} ms (32 in flight)`,
+        );
+      } catch (err) {
+        results[kind] = { error: String(err) };
+        console.log(`${kind}: skipped (${String(err)})`);
+      }
+    }
+    console.log(JSON.stringify(results));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--host') await hostRole(process.argv[3]!, process.argv[4]!);
+else {
+  await main();
+  process.exit(0);
+}
