@@ -53,6 +53,8 @@ export interface CacheStats {
     path?: string;
     /** Entries and bytes are the file's (shared by every process using it). */
     corruptDropped: number;
+    /** Chunks read ahead from L2 into L1 by {@link ChunkCache.loadAhead}. */
+    prefetched: number;
     /** Fills skipped because the writer was behind by more than maxPendingWriteBytes. */
     writesDropped: number;
     /** Bytes waiting for the writer. */
@@ -74,6 +76,13 @@ export interface ChunkCache {
   get(key: ChunkKey): Uint8Array | undefined;
   /** True when either tier holds the chunk; changes no counter and no LRU order. */
   has(key: ChunkKey): boolean;
+  /**
+   * Read-ahead support: resolves with each chunk's bytes (or `undefined` when in neither
+   * tier) and leaves found chunks in L1. L1 hits resolve at once; the rest are read and
+   * verified in the L2 writer thread, off the caller's thread. Counted as `l2.prefetched`,
+   * not as hits or misses (the read that follows counts).
+   */
+  loadAhead(keys: readonly ChunkKey[]): Promise<Array<Uint8Array | undefined>>;
   /** Stores a chunk: L1 now, L2 in the background (batched). The bytes must not change afterwards. */
   put(key: ChunkKey, bytes: Uint8Array): void;
   /**
@@ -143,7 +152,7 @@ class TwoTierCache implements ChunkCache {
   #epochs = new Map<string, number>();
   #globalEpoch = 0;
   #closed = false;
-  #c = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0 };
+  #c = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, prefetched: 0 };
 
   constructor(
     l1: MemoryLru,
@@ -183,6 +192,37 @@ class TwoTierCache implements ChunkCache {
     if (this.#closed) return false;
     const k = chunkKeyString(key);
     return this.#l1.has(k) || (this.#l2?.has(k) ?? false);
+  }
+
+  async loadAhead(keys: readonly ChunkKey[]): Promise<Array<Uint8Array | undefined>> {
+    const out: Array<Uint8Array | undefined> = [];
+    const missing: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const k = chunkKeyString(keys[i]!);
+      // Peek without reordering: the chunk is not used yet.
+      const hit = this.#closed ? undefined : this.#l1.peek(k);
+      out.push(hit);
+      if (hit === undefined) missing.push(i);
+    }
+    const l2 = this.#l2;
+    if (missing.length === 0 || l2 === undefined || this.#closed) return out;
+    const epochs = missing.map((i) => this.fileEpoch(keys[i]!.file));
+    let loaded: Array<Uint8Array | null>;
+    try {
+      loaded = await l2.load(missing.map((i) => chunkKeyString(keys[i]!)));
+    } catch {
+      return out; // a failed L2 read is a miss: the caller fetches
+    }
+    missing.forEach((i, j) => {
+      const bytes = loaded[j];
+      if (bytes === null || bytes === undefined) return;
+      const key = keys[i]!;
+      out[i] = bytes;
+      this.#c.prefetched++;
+      if (!this.#closed && this.fileEpoch(key.file) === epochs[j])
+        this.#l1.set(chunkKeyString(key), key.file, bytes);
+    });
+    return out;
   }
 
   put(key: ChunkKey, bytes: Uint8Array): void {
@@ -244,6 +284,7 @@ class TwoTierCache implements ChunkCache {
         hitRate: rate(this.#c.l2Hits, this.#c.l2Misses),
         evictions: l2?.evictions ?? 0,
         corruptDropped: l2?.corruptDropped ?? 0,
+        prefetched: this.#c.prefetched,
         writesDropped: l2?.writesDropped ?? 0,
         pendingWriteBytes: l2?.pendingBytes ?? 0,
         readErrors: l2?.readErrors ?? 0,
@@ -255,7 +296,7 @@ class TwoTierCache implements ChunkCache {
 
   async clear(): Promise<void> {
     await this.invalidateAll();
-    this.#c = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0 };
+    this.#c = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, prefetched: 0 };
     this.#l1.evictions = 0;
     if (this.#l2) {
       this.#l2.evictions = 0;

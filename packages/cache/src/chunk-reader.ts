@@ -162,7 +162,19 @@ class Reader implements ChunkReader {
     return Math.min(this.chunkSize, fileSize - index * this.chunkSize);
   }
 
-  #start(file: string, version: string, index: number, fileSize: number, readAhead: boolean): Flight {
+  /**
+   * Starts a flight for one chunk. With `fromL2` (read-ahead) the bytes first come from
+   * that pending L2 read (batched for the window, done in the writer thread) and the
+   * network is asked only when L2 does not have them.
+   */
+  #start(
+    file: string,
+    version: string,
+    index: number,
+    fileSize: number,
+    readAhead: boolean,
+    fromL2?: Promise<Uint8Array | undefined>,
+  ): Flight {
     const key = this.#key(file, version, index);
     const k = chunkKeyString(key);
     const expected = this.#chunkLen(fileSize, index);
@@ -175,11 +187,16 @@ class Reader implements ChunkReader {
       demand: 0,
       owners: new Set(),
     };
-    this.#s.fetches++;
-    if (readAhead) this.#s.readAheadFetches++;
     this.#flights.set(k, flight);
     flight.promise = (async () => {
       try {
+        if (fromL2 !== undefined) {
+          const cached = await fromL2;
+          if (cached !== undefined && cached.byteLength === expected) return cached;
+          if (ctrl.signal.aborted) throw CacheError.ABORTED();
+        }
+        this.#s.fetches++;
+        if (readAhead) this.#s.readAheadFetches++;
         const bytes = await this.#fetch(file, version, index, ctrl.signal);
         if (ctrl.signal.aborted) throw CacheError.ABORTED();
         if (bytes.byteLength !== expected) {
@@ -336,18 +353,34 @@ class Reader implements ChunkReader {
   #readAhead(h: HandleState, file: string, version: string, fileSize: number, last: number): void {
     const lastOfFile = Math.floor((fileSize - 1) / this.chunkSize);
     const until = Math.min(last + h.window, lastOfFile);
+    const wanted: number[] = [];
     for (let i = Math.max(last + 1, h.aheadUntil + 1); i <= until; i++) {
       h.aheadUntil = i;
-      const key = this.#key(file, version, i);
-      const k = chunkKeyString(key);
-      let f = this.#flights.get(k);
-      if (f === undefined) {
-        if (this.#cache.has(key)) continue;
-        f = this.#start(file, version, i, fileSize, true);
+      const f = this.#flights.get(chunkKeyString(this.#key(file, version, i)));
+      if (f !== undefined) {
+        f.owners.add(h);
+        h.owned.set(i, f);
+      } else {
+        wanted.push(i);
       }
+    }
+    if (wanted.length === 0) return;
+    // One L2 round trip for the whole window step, read in the writer thread; chunks found
+    // in L1 or L2 never reach the network. Flights exist at once so demand reads join them.
+    const loaded = this.#cache.loadAhead(wanted.map((i) => this.#key(file, version, i)));
+    loaded.catch(() => {});
+    wanted.forEach((i, j) => {
+      const f = this.#start(
+        file,
+        version,
+        i,
+        fileSize,
+        true,
+        loaded.then((r) => r[j]),
+      );
       f.owners.add(h);
       h.owned.set(i, f);
-    }
+    });
   }
 
   release(handle: ReadHandle): void {

@@ -29,6 +29,7 @@ export type ToWriter =
   | { t: 'clear'; rid: number }
   | { t: 'sync'; rid: number }
   | { t: 'verify'; rid: number }
+  | { t: 'load'; rid: number; keys: string[]; tick: number }
   | { t: 'close'; rid: number };
 
 export interface VerifyProgress {
@@ -37,6 +38,12 @@ export interface VerifyProgress {
   /** Chunks in the file when verification started (others may be added meanwhile). */
   total: number;
   /** Corrupt chunks found (and dropped) so far. */
+  corrupt: number;
+}
+
+/** Reply to 'load': one entry per key, the verified bytes or null (missing or corrupt). */
+export interface LoadResult {
+  chunks: Array<Uint8Array | null>;
   corrupt: number;
 }
 

@@ -1,6 +1,6 @@
 import { CacheError, type CacheErrorCode } from './cache-error.js';
 import { type ChunkHashAlgorithm, chunkMatches } from './chunk-hash.js';
-import type { FromWriter, PutItem, Touches, ToWriter, VerifyProgress } from './l2-messages.js';
+import type { FromWriter, LoadResult, PutItem, Touches, ToWriter, VerifyProgress } from './l2-messages.js';
 import { openL2 } from './l2-schema.js';
 import { startWriter, type WriterChannel, type WriterMode } from './l2-writer-host.js';
 import type { SqliteDatabase } from './sqlite-binding.js';
@@ -275,6 +275,13 @@ export class L2Store {
     this.pendingBytes -= this.#queueBytes;
     this.#queueBytes = 0;
     return this.#request((rid) => ({ t: 'clear', rid }));
+  }
+
+  /** Reads and verifies chunks in the writer thread (read-ahead); null = not stored. */
+  async load(keys: string[]): Promise<Array<Uint8Array | null>> {
+    const r = await this.#request<LoadResult>((rid) => ({ t: 'load', rid, keys, tick: this.#nextTick() }));
+    this.corruptDropped += r.corrupt;
+    return r.chunks;
   }
 
   /** Rehashes every chunk in the writer, dropping corrupt ones. */

@@ -7,7 +7,7 @@ import { createWriter } from './l2-writer.js';
 const port = parentPort;
 if (port === null) throw new Error('l2-worker must run in a worker thread');
 const init = workerData as WriterInit;
-const post = (m: FromWriter): void => port.postMessage(m);
+const post = (m: FromWriter, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
 try {
   const conn = openL2(init.path, init.busyTimeoutMs, init.hash);
   const dispatch = createWriter(conn, init.maxBytes, post);

@@ -93,7 +93,8 @@ export async function startWriter(init: WriterInit, mode: WriterMode): Promise<W
 function startInline(init: WriterInit): WriterChannel {
   const conn = openL2(init.path, init.busyTimeoutMs, init.hash);
   let listener: (m: FromWriter) => void = () => {};
-  const dispatch = createWriter(conn, init.maxBytes, (m) => listener(m));
+  // The inline writer hands replies over in a later macrotask like the worker would.
+  const dispatch = createWriter(conn, init.maxBytes, (m) => setImmediate(() => listener(m)));
   return {
     // Deferred: each batch runs in its own macrotask, so I/O callbacks interleave with batches.
     send: (m) => setImmediate(() => dispatch(m)),

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { chunkMatches, hashChunk } from './chunk-hash.js';
-import type { FromWriter, PutItem, Touches, ToWriter, VerifyProgress } from './l2-messages.js';
+import type { FromWriter, LoadResult, PutItem, Touches, ToWriter, VerifyProgress } from './l2-messages.js';
 import type { L2Connection } from './l2-schema.js';
 
 /** Rows deleted per eviction transaction: short transactions keep other writers' waits short. */
@@ -14,7 +14,11 @@ const VERIFY_BATCH = 64;
  * eviction never block reads; WAL lets the reader's connection read meanwhile. Messages are
  * handled strictly in order, so an invalidation can never be overtaken by an older put.
  */
-export function createWriter(conn: L2Connection, maxBytes: number, post: (m: FromWriter) => void) {
+export function createWriter(
+  conn: L2Connection,
+  maxBytes: number,
+  post: (m: FromWriter, transfer?: ArrayBuffer[]) => void,
+) {
   const { db, hashAlgorithm } = conn;
   const totals = db.prepare<[], { entries: number; bytes: number }>(
     'SELECT entries, bytes FROM totals WHERE one = 1',
@@ -34,6 +38,47 @@ export function createWriter(conn: L2Connection, maxBytes: number, post: (m: Fro
   const verifyRows = db.prepare<[number, number], { id: number; hash: Buffer; blob: Buffer | null }>(
     'SELECT m.id, m.hash, d.blob FROM meta m LEFT JOIN data d ON d.id = m.id WHERE m.id > ? ORDER BY m.id LIMIT ?',
   );
+
+  const readByKey = db.prepare<[string], { id: number; size: number; hash: Buffer; blob: Buffer }>(
+    'SELECT m.id, m.size, m.hash, d.blob FROM meta m JOIN data d ON d.id = m.id WHERE m.key = ?',
+  );
+
+  /**
+   * Read-ahead from L2: reads and verifies here, off the reader's thread, and hands the
+   * bytes over without a copy (transferred ArrayBuffers).
+   */
+  const load = (rid: number, keys: string[], tick: number): void => {
+    const result: LoadResult = { chunks: [], corrupt: 0 };
+    const transfer: ArrayBuffer[] = [];
+    const touched: number[] = [];
+    const bad: number[] = [];
+    for (const key of keys) {
+      const row = readByKey.get(key);
+      if (row === undefined) {
+        result.chunks.push(null);
+      } else if (row.blob.byteLength !== row.size || !chunkMatches(hashAlgorithm, row.blob, row.hash)) {
+        bad.push(row.id);
+        result.chunks.push(null);
+      } else {
+        const own =
+          row.blob.byteOffset === 0 && row.blob.buffer.byteLength === row.blob.byteLength
+            ? row.blob
+            : Buffer.from(row.blob);
+        const bytes = new Uint8Array(own.buffer, 0, own.byteLength);
+        result.chunks.push(bytes);
+        if (!transfer.includes(own.buffer as ArrayBuffer)) transfer.push(own.buffer as ArrayBuffer);
+        touched.push(row.id);
+      }
+    }
+    if (bad.length > 0 || touched.length > 0) {
+      db.transaction(() => {
+        for (const id of bad) delById.run(id);
+        for (const id of touched) touch.run(tick, id);
+      }).immediate();
+    }
+    result.corrupt = bad.length;
+    post({ t: 'done', rid, value: result }, transfer);
+  };
 
   const used = (): number => totals.get()?.bytes ?? 0;
 
@@ -155,6 +200,13 @@ export function createWriter(conn: L2Connection, maxBytes: number, post: (m: Fro
             })
             .immediate(),
         );
+      case 'load':
+        try {
+          load(m.rid, m.keys, m.tick);
+        } catch (err) {
+          post({ t: 'failed', rid: m.rid, code: 'CACHE_L2_IO', message: String(err) });
+        }
+        return;
       case 'sync':
         return reply(m.rid, () => true);
       case 'verify':

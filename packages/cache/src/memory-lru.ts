@@ -35,6 +35,11 @@ export class MemoryLru {
     return e.bytes;
   }
 
+  /** Returns the chunk without changing the LRU order. */
+  peek(key: string): Uint8Array | undefined {
+    return this.#map.get(key)?.bytes;
+  }
+
   /** True when present; does not change the LRU order. */
   has(key: string): boolean {
     return this.#map.has(key);

@@ -35,6 +35,14 @@ async function setup(
   return { dir, bytes, cache, src, reader };
 }
 
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await sleep(5);
+  }
+}
+
 describe('chunk reader', () => {
   test('reads any range exactly, across chunk boundaries and the short last chunk', async (t) => {
     const { bytes, reader, src } = await setup(t, { readAhead: false });
@@ -73,10 +81,12 @@ describe('chunk reader', () => {
       const ahead = Math.max(...src.calls.map((c) => c.index)) - readerChunk;
       maxAhead = Math.max(maxAhead, ahead);
     }
+    await waitFor(() => reader.stats().inFlight === 0);
     const s = reader.stats();
     assert.ok(s.readAheadFetches >= 15, `read-ahead fetched ${s.readAheadFetches}`);
-    assert.ok(maxAhead >= 8, `window grew to ${maxAhead}`);
-    assert.ok(maxAhead <= 8, 'window bounded by maxChunks/maxBytes');
+    const top = Math.max(...src.calls.map((c) => c.index));
+    assert.equal(top, 19 + 8, 'window grew to maxChunks (8) ahead of the last chunk read, and no further');
+    assert.ok(maxAhead <= 8, `never more than 8 chunks ahead (saw ${maxAhead})`);
     // Every chunk fetched once.
     assert.equal(new Set(src.calls.map((c) => c.index)).size, src.calls.length);
   });
@@ -98,6 +108,7 @@ describe('chunk reader', () => {
     await reader.read('big', 'v1', SIZE, 0, CS, 3);
     await reader.read('big', 'v1', SIZE, CS, CS, 3);
     assert.ok(reader.stats().inFlight >= 2, 'read-ahead in flight');
+    await waitFor(() => src.calls.length >= 4); // prefetches reached the host (after the L2 check)
     const t0 = Date.now();
     await reader.read('big', 'v1', SIZE, 50 * CS, 100, 3);
     assert.ok(Date.now() - t0 < 1000, 'the seek target does not wait for old prefetches');
@@ -116,6 +127,7 @@ describe('chunk reader', () => {
     src.delay = (i) => (i < 2 ? 0 : 2000);
     await reader.read('big', 'v1', SIZE, 0, CS, 'h');
     await reader.read('big', 'v1', SIZE, CS, CS, 'h');
+    await waitFor(() => src.calls.length >= 4);
     reader.release('h');
     await sleep(20);
     assert.ok(src.aborted.length >= 2);
@@ -191,6 +203,34 @@ describe('chunk reader', () => {
     });
     assert.equal(cache.stats().l1.entries, 0);
     assert.ok(src.calls.length >= 1);
+  });
+
+  test('read-ahead over chunks already in L2 loads them (writer thread) and never asks the host', async (t) => {
+    const dir = tempDir(t);
+    const { bytes } = makeFile(dir, 'f.bin', 24 * CS);
+    const src = fileSource(CS);
+    src.files.set('f', join(dir, 'f.bin'));
+    const path = join(dir, 'c.db');
+    const c1 = await openChunkCache({ l2Path: path });
+    await createChunkReader({ cache: c1, chunkSize: CS, fetchChunk: src.fetchChunk }).warm(
+      'f',
+      'v1',
+      24 * CS,
+    );
+    await c1.close();
+    src.offline = true;
+    const calls = src.calls.length;
+    const c2 = await openChunkCache({ l2Path: path });
+    t.after(() => c2.close());
+    const r2 = createChunkReader({ cache: c2, chunkSize: CS, fetchChunk: src.fetchChunk });
+    for (let off = 0; off < 24 * CS; off += CS / 2) {
+      assert.deepEqual(
+        Buffer.from(await r2.read('f', 'v1', 24 * CS, off, CS / 2, 1)),
+        bytes.subarray(off, off + CS / 2),
+      );
+    }
+    assert.equal(src.calls.length, calls, 'no network');
+    assert.ok(c2.stats().l2.prefetched > 10, `prefetched ${c2.stats().l2.prefetched}`);
   });
 
   test('warm() fetches what is missing, reports progress, persists to L2', async (t) => {
