@@ -56,9 +56,12 @@ async function hostRole(mode: string, file: string): Promise<void> {
   const transport = makeTransport(kind);
   const host =
     what === 'remotefs' ? await createShareHost({ root: join(file, '..'), watch: false }) : undefined;
-  process.on('message', (m: { type: string }) => {
+  let session: ReturnType<Transport['createSession']> | undefined;
+  process.on('message', (m: { type: string; signal?: TransportSignal }) => {
+    // Some transports (webtransport) also signal from the client side.
+    if (m.type === 'client-signal' && m.signal) session?.handleSignal(m.signal);
     if (m.type !== 'session') return;
-    const session = transport.createSession('host', { signal: new AbortController().signal });
+    session = transport.createSession('host', { signal: new AbortController().signal });
     session.onSignal((signal) => send({ type: 'signal', signal }));
     session.connected.then(async (ch) => {
       if (host) {
@@ -93,6 +96,7 @@ function dialVia(child: ChildProcess, transport: Transport): Promise<PeerChannel
       if (m.type !== 'signal') return;
       child.off('message', on);
       const s = transport.createSession('client', { signal: new AbortController().signal });
+      s.onSignal((signal) => child.send({ type: 'client-signal', signal }));
       s.handleSignal(m.signal);
       s.connected.then(resolve, reject);
     };
