@@ -104,6 +104,8 @@ interface Flight {
   demand: number;
   /** Handles that prefetched it. */
   readonly owners: Set<HandleState>;
+  /** Settled: nothing left to cancel. */
+  done: boolean;
 }
 
 interface HandleState {
@@ -218,6 +220,7 @@ class Reader implements ChunkReader {
         if (!ctrl.signal.aborted) this.#s.fetchErrors++;
         throw err;
       } finally {
+        flight.done = true;
         if (this.#flights.get(k) === flight) this.#flights.delete(k);
       }
     })();
@@ -227,7 +230,7 @@ class Reader implements ChunkReader {
   }
 
   #cancelIfUnwanted(f: Flight): void {
-    if (f.demand > 0 || f.owners.size > 0) return;
+    if (f.done || f.demand > 0 || f.owners.size > 0) return;
     if (this.#flights.get(f.key) === f) this.#flights.delete(f.key);
     if (!f.ctrl.signal.aborted) {
       this.#s.cancelled++;
@@ -282,7 +285,14 @@ class Reader implements ChunkReader {
     // issued before any read-ahead.
     const parts: Array<Uint8Array | Promise<Uint8Array>> = [];
     for (let i = first; i <= last; i++) {
-      const hit = this.#cache.get(this.#key(file, version, i));
+      const key = this.#key(file, version, i);
+      // A chunk already in flight (prefetch loading from L2 in the writer thread, or coming
+      // from the host) is joined, not read again.
+      if (this.#flights.has(chunkKeyString(key))) {
+        parts.push(this.#demand(file, version, fileSize, i));
+        continue;
+      }
+      const hit = this.#cache.get(key);
       if (hit !== undefined && hit.byteLength === this.#chunkLen(fileSize, i)) parts.push(hit);
       else parts.push(this.#demand(file, version, fileSize, i));
     }
