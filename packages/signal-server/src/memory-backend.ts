@@ -69,7 +69,7 @@ export class MemoryRoomBackend implements RoomBackend {
 
   async relay(peerId: string, roomId: string, to: string | undefined, payload: string): Promise<void> {
     const room = this.rooms.get(roomId);
-    if (!room || !room.members.has(peerId)) {
+    if (!room?.members.has(peerId)) {
       throw SignalServerError.reject('SIGNAL_ROOM_EXPIRED', `room ${roomId} no longer exists`);
     }
     if (to !== undefined && (to === peerId || !room.members.has(to))) {
@@ -83,7 +83,7 @@ export class MemoryRoomBackend implements RoomBackend {
 
   async leave(peerId: string, roomId: string): Promise<void> {
     const room = this.rooms.get(roomId);
-    if (!room || !room.members.delete(peerId)) return;
+    if (!room?.members.delete(peerId)) return;
     if (room.members.size === 0) {
       this.rooms.delete(roomId);
       return;
