@@ -356,10 +356,17 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
     const client = this.#client;
     try {
       if (client) {
-        await client.leave().catch(() => {});
+        const burned = this.nameplate;
         this.#words = generateSecretWords(this.#opts.codeWords);
-        const info = await client.create();
-        this.nameplate = info.room;
+        // A burned nameplate must not come straight back: whoever holds the old code would
+        // land in the new room and burn it too. While rooms are few, the server's random pick
+        // can repeat, so draw again (bounded).
+        for (let attempt = 0; attempt < 8; attempt++) {
+          await client.leave().catch(() => {});
+          const info = await client.create();
+          this.nameplate = info.room;
+          if (info.room !== burned) break;
+        }
       }
     } catch (err) {
       // Could not make a new room on this connection: drop it; the reconnect path makes one.
