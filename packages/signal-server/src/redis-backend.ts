@@ -47,6 +47,11 @@ export class RedisRoomBackend implements RoomBackend {
   private dirty = false;
   private wasReady = false;
   private closed = false;
+  /** False while Redis is connected but not answering (hung, SIGSTOPped, overloaded). */
+  private answering = true;
+  /** No reaping before this time: after an outage every instance needs a beat to re-register. */
+  private reapAfter = 0;
+  private beating = false;
 
   constructor(
     private readonly host: BackendHost,
@@ -88,6 +93,10 @@ export class RedisRoomBackend implements RoomBackend {
   }
 
   isReady(): boolean {
+    return this.connected() && this.answering;
+  }
+
+  private connected(): boolean {
     return !this.closed && this.cmd.status === 'ready' && this.sub.status === 'ready';
   }
 
@@ -302,6 +311,7 @@ export class RedisRoomBackend implements RoomBackend {
     // After an outage: re-register at once (before a peer instance thinks this one is dead)
     // and clean up leaves that could not be written meanwhile.
     this.dirty = true;
+    this.reapAfter = Date.now() + this.opts.instanceTtlMs;
     void this.heartbeat().catch(() => {});
   }
 
@@ -312,7 +322,30 @@ export class RedisRoomBackend implements RoomBackend {
   }
 
   private async heartbeat(): Promise<void> {
-    if (!this.isReady()) return;
+    if (this.beating || !this.connected()) return;
+    this.beating = true;
+    try {
+      await this.beat();
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async beat(): Promise<void> {
+    // A connected Redis can still be hung: only an answered PING counts as reachable.
+    try {
+      await this.cmd.ping();
+    } catch {
+      if (this.answering) this.host.log.warn('redis is not answering; not ready');
+      this.answering = false;
+      return;
+    }
+    if (!this.answering) {
+      this.answering = true;
+      this.dirty = true;
+      this.reapAfter = Date.now() + this.opts.instanceTtlMs;
+      this.host.log.info('redis answering again');
+    }
     const now = Date.now();
     const id = this.opts.instanceId;
     await this.cmd.zadd(this.key('instances'), now, id);
@@ -322,6 +355,8 @@ export class RedisRoomBackend implements RoomBackend {
       await this.reconcile();
       this.dirty = false;
     }
+    // Right after an outage the other instances' heartbeats are stale too: give them time.
+    if (now < this.reapAfter) return;
     const dead = await this.cmd.zrangebyscore(
       this.key('instances'),
       '-inf',

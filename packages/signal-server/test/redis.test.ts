@@ -160,6 +160,45 @@ describe('Redis mode: two instances share rooms', { skip }, () => {
     }
   });
 
+  it('Redis hung (SIGSTOP) → /ready 503; a disconnect meanwhile is reconciled once it answers, with no false reaping', async () => {
+    const host = await connect(s1);
+    const guest = await connect(s2);
+    const created = expectType(await host.request({ type: 'create' }), 'created');
+    const joined = expectType(await guest.request({ type: 'join', room: created.room }), 'joined');
+    await host.next((m) => m.type === 'peer-joined');
+    redis?.kill('SIGSTOP');
+    try {
+      await waitFor(
+        async () => (await readyStatus(s1)) === 503 && (await readyStatus(s2)) === 503,
+        8000,
+        '/ready 503',
+      );
+      expectError(await host.request({ type: 'relay', payload: 'x' }), 'SIGNAL_UNAVAILABLE');
+      // The guest goes away while its leave cannot be written. Stay stopped longer than
+      // instanceTtlMs, so every heartbeat in Redis is stale when it resumes.
+      guest.ws.terminate();
+      await sleep(900);
+    } finally {
+      redis?.kill('SIGCONT');
+    }
+    await waitFor(
+      async () => (await readyStatus(s1)) === 200 && (await readyStatus(s2)) === 200,
+      8000,
+      '/ready 200',
+    );
+    const left = expectType(await host.next((m) => m.type === 'peer-left', 5000), 'peer-left');
+    assert.equal(left.peerId, joined.peerId);
+    // The host was not reaped as "dead" after the stall: its room still works.
+    await sleep(1000);
+    const again = await connect(s2);
+    const j = expectType(await again.request({ type: 'join', room: created.room }), 'joined');
+    assert.deepEqual(j.peers, [created.peerId]);
+    again.send({ type: 'relay', payload: 'post-stall' });
+    assert.equal(expectType(await host.next((m) => m.type === 'relay'), 'relay').payload, 'post-stall');
+    await again.request({ type: 'leave' });
+    await host.request({ type: 'leave' });
+  });
+
   it('Redis down → /ready 503 and SIGNAL_UNAVAILABLE; Redis back → ready and serving again', async () => {
     const a = await connect(s1);
     expectType(await a.request({ type: 'ping' }), 'pong');
