@@ -28,6 +28,10 @@ export interface RemoteFsOptions {
   readonly requestTimeoutMs?: number;
   /** Longest wait for the host's HELLO after `connect()` resolves. Default 5,000 ms. */
   readonly helloTimeoutMs?: number;
+  /** Longest wait for `connect()` itself. Default 15,000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** PING after this much silence from the host. Default 5,000 ms. */
+  readonly keepaliveMs?: number;
   /** Chunk requests of one `read` in flight at once. Default 16. */
   readonly readWindow?: number;
   /** Entries asked per READDIR page. Default 1024. */
@@ -134,6 +138,8 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
       connect: opts.connect,
       requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
       helloTimeoutMs: opts.helloTimeoutMs ?? 5_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
+      keepaliveMs: opts.keepaliveMs ?? 5_000,
       readWindow: Math.max(1, opts.readWindow ?? 16),
       readdirPageSize: opts.readdirPageSize ?? 1024,
       reconnectMinMs: opts.reconnectMinMs ?? 100,
@@ -157,10 +163,27 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
   /** One connect + HELLO attempt. */
   async establish(): Promise<void> {
     let channel: PeerChannel;
+    let connectTimer: NodeJS.Timeout | undefined;
+    const attempt = this.#opts.connect();
     try {
-      channel = await this.#opts.connect();
+      channel = await Promise.race([
+        attempt,
+        new Promise<never>((_, rej) => {
+          connectTimer = setTimeout(
+            () => rej(new Error(`connect() did not finish within ${this.#opts.connectTimeoutMs} ms`)),
+            this.#opts.connectTimeoutMs,
+          );
+        }),
+      ]);
     } catch (err) {
+      // A channel that shows up after we gave up must not leak.
+      attempt.then(
+        (late) => late.close('connect timed out'),
+        () => {},
+      );
       throw EngineError.CONNECT_FAILED('connect() failed', err);
+    } finally {
+      if (connectTimer) clearTimeout(connectTimer);
     }
     if (this.#closed) {
       channel.close('remote fs closed');
@@ -170,6 +193,11 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
       channel,
       (e) => this.#onEvent(e),
       (reason) => this.#onDown(conn, reason),
+      {
+        intervalMs: this.#opts.keepaliveMs,
+        // Silence longer than a call may take means the host is gone.
+        deadAfterMs: this.#opts.requestTimeoutMs + this.#opts.keepaliveMs,
+      },
     );
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -27,6 +27,12 @@ interface Pending {
   readonly expect: FrameKind;
 }
 
+/** Liveness: PING when quiet for `intervalMs`; give up when nothing arrived for `deadAfterMs`. */
+export interface KeepaliveOptions {
+  readonly intervalMs: number;
+  readonly deadAfterMs: number;
+}
+
 export interface CallOptions {
   readonly signal?: AbortSignal;
   readonly timeoutMs: number;
@@ -45,12 +51,19 @@ export class RpcConnection {
   #nextId = 1;
   #closed = false;
   #badFrames = 0;
+  #lastRx = Date.now();
+  #keepalive: NodeJS.Timeout | undefined;
   #helloResolve!: (h: Hello) => void;
   #helloReject!: (e: Error) => void;
   readonly #onMessage = (m: Uint8Array) => this.#handle(m);
   readonly #onClose = (info: { reason: string }) => this.#shutdown(info.reason || 'channel closed');
 
-  constructor(channel: PeerChannel, onEvent: (e: PeerEvent) => void, onDown: (reason: string) => void) {
+  constructor(
+    channel: PeerChannel,
+    onEvent: (e: PeerEvent) => void,
+    onDown: (reason: string) => void,
+    keepalive?: KeepaliveOptions,
+  ) {
     this.channel = channel;
     this.#onEvent = onEvent;
     this.#onDown = onDown;
@@ -64,6 +77,20 @@ export class RpcConnection {
     if (channel.isClosed) {
       queueMicrotask(() => this.#shutdown('channel closed'));
       return;
+    }
+    if (keepalive) {
+      // A host that vanished without a FIN (partition, frozen process) would otherwise make
+      // every call wait out its own timeout forever; declaring the channel dead reconnects.
+      this.#keepalive = setInterval(
+        () => {
+          const quiet = Date.now() - this.#lastRx;
+          if (quiet >= keepalive.deadAfterMs) this.close(`host silent for ${quiet} ms`);
+          else if (quiet >= keepalive.intervalMs)
+            this.channel.send(encodeFrame(FrameKind.PING, 0)).catch(() => {});
+        },
+        Math.max(10, Math.floor(keepalive.intervalMs / 2)),
+      );
+      this.#keepalive.unref();
     }
     channel
       .send(
@@ -160,6 +187,7 @@ export class RpcConnection {
   #shutdown(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#keepalive) clearInterval(this.#keepalive);
     this.channel.off('message', this.#onMessage);
     this.channel.off('close', this.#onClose);
     this.#helloReject(RemoteFsError.ENOTCONN(`connection closed before HELLO: ${reason}`));
@@ -175,6 +203,7 @@ export class RpcConnection {
   }
 
   #handle(message: Uint8Array): void {
+    this.#lastRx = Date.now();
     let frame: ReturnType<typeof decodeFrame>;
     try {
       frame = decodeFrame(message);

@@ -50,6 +50,11 @@ export interface SessionLimits {
   readonly maxQueued: number;
   /** Malformed frames tolerated before the session is closed. */
   readonly maxProtocolErrors: number;
+  /**
+   * A session that receives nothing for this long is closed (a client that vanished without a
+   * FIN). Live clients PING when quiet, so this only has to exceed their keepalive.
+   */
+  readonly idleTimeoutMs: number;
 }
 
 export interface SessionContext {
@@ -95,6 +100,8 @@ export class HostSessionImpl implements HostSession {
   #requests = 0;
   #bytesSent = 0;
   #protocolErrors = 0;
+  #lastRx = Date.now();
+  #idleTimer: NodeJS.Timeout | undefined;
   #resolveClosed!: () => void;
   readonly #onMessage = (m: Uint8Array) => this.#handle(m);
   readonly #onClose = () => this.#teardown('channel closed');
@@ -111,6 +118,16 @@ export class HostSessionImpl implements HostSession {
     if (channel.isClosed) {
       queueMicrotask(() => this.#teardown('channel closed'));
       return;
+    }
+    const idle = ctx.limits.idleTimeoutMs;
+    if (idle > 0) {
+      this.#idleTimer = setInterval(
+        () => {
+          if (Date.now() - this.#lastRx >= idle) this.close('client idle too long');
+        },
+        Math.max(10, Math.floor(idle / 4)),
+      );
+      this.#idleTimer.unref();
     }
     this.#send(
       encodeFrame(
@@ -166,6 +183,7 @@ export class HostSessionImpl implements HostSession {
   #teardown(reason: string): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    if (this.#idleTimer) clearInterval(this.#idleTimer);
     this.#ch.off('message', this.#onMessage);
     this.#ch.off('close', this.#onClose);
     this.#queue.length = 0;
@@ -196,6 +214,7 @@ export class HostSessionImpl implements HostSession {
 
   #handle(message: Uint8Array): void {
     if (this.#isClosed) return;
+    this.#lastRx = Date.now();
     let frame: ReturnType<typeof decodeFrame>;
     try {
       frame = decodeFrame(message);

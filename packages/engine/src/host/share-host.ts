@@ -26,7 +26,7 @@ export interface ShareHostOptions {
   readonly coalesceMs?: number;
   /** Read fds kept open across requests (LRU, all sessions). Default 64. */
   readonly fdCacheSize?: number;
-  /** Per-session limits; defaults: 32 in flight, 4096 queued, 16 protocol errors. */
+  /** Per-session limits; defaults: 32 in flight, 4096 queued, 16 protocol errors, 60 s idle. */
   readonly limits?: Partial<SessionLimits>;
   readonly logger?: Logger;
 }
@@ -71,6 +71,7 @@ export async function createShareHost(options: ShareHostOptions): Promise<ShareH
     maxInflight: options.limits?.maxInflight ?? 32,
     maxQueued: options.limits?.maxQueued ?? 4096,
     maxProtocolErrors: options.limits?.maxProtocolErrors ?? 16,
+    idleTimeoutMs: options.limits?.idleTimeoutMs ?? 60_000,
   };
   let watcher: ShareWatcher | undefined;
   if (options.watch ?? true) {
