@@ -22,6 +22,11 @@ export interface ReadAheadOptions {
   maxChunks?: number;
   /** And never beyond this many bytes in flight ahead of the reader, per handle. Default 8 MiB. */
   maxBytes?: number;
+  /**
+   * Chunks ahead that are in L2 are read and verified by the L2 writer thread, in batches of
+   * a quarter window, instead of on the reader's thread when the read arrives. Default true.
+   */
+  loadL2InWriter?: boolean;
 }
 
 /** Options of {@link createChunkReader}. */
@@ -136,7 +141,7 @@ class Reader implements ChunkReader {
   readonly chunkSize: number;
   #cache: ChunkCache;
   #fetch: FetchChunk;
-  #ra: { initial: number; max: number } | undefined;
+  #ra: { initial: number; max: number; l2InWriter: boolean } | undefined;
   #flights = new Map<string, Flight>();
   #handles = new Map<ReadHandle, HandleState>();
   #s = { fetches: 0, readAheadFetches: 0, cancelled: 0, deduplicated: 0, fetchErrors: 0 };
@@ -151,7 +156,11 @@ class Reader implements ChunkReader {
       const ra = o.readAhead ?? {};
       const byBytes = Math.floor((ra.maxBytes ?? 8 * MiB) / o.chunkSize);
       const max = Math.max(1, Math.min(ra.maxChunks ?? 32, byBytes));
-      this.#ra = { initial: Math.max(1, Math.min(ra.initialChunks ?? 2, max)), max };
+      this.#ra = {
+        initial: Math.max(1, Math.min(ra.initialChunks ?? 2, max)),
+        max,
+        l2InWriter: ra.loadL2InWriter !== false,
+      };
     }
   }
 
@@ -188,6 +197,7 @@ class Reader implements ChunkReader {
       promise: Promise.resolve(new Uint8Array(0)),
       demand: 0,
       owners: new Set(),
+      done: false,
     };
     this.#flights.set(k, flight);
     flight.promise = (async () => {
@@ -363,22 +373,30 @@ class Reader implements ChunkReader {
   #readAhead(h: HandleState, file: string, version: string, fileSize: number, last: number): void {
     const lastOfFile = Math.floor((fileSize - 1) / this.chunkSize);
     const until = Math.min(last + h.window, lastOfFile);
+    const from = Math.max(last + 1, h.aheadUntil + 1);
+    // Batch the window's advance (one L2 round trip per quarter window) unless the reader is
+    // about to need the next chunk.
+    const batch = Math.max(1, Math.floor(h.window / 4));
+    if (until - from + 1 < batch && from > last + batch && until < lastOfFile) return;
     const wanted: number[] = [];
-    for (let i = Math.max(last + 1, h.aheadUntil + 1); i <= until; i++) {
+    for (let i = from; i <= until; i++) {
       h.aheadUntil = i;
-      const f = this.#flights.get(chunkKeyString(this.#key(file, version, i)));
+      const key = this.#key(file, version, i);
+      const f = this.#flights.get(chunkKeyString(key));
       if (f !== undefined) {
         f.owners.add(h);
         h.owned.set(i, f);
-      } else {
+      } else if (this.#ra!.l2InWriter || !this.#cache.has(key)) {
         wanted.push(i);
       }
     }
     if (wanted.length === 0) return;
-    // One L2 round trip for the whole window step, read in the writer thread; chunks found
-    // in L1 or L2 never reach the network. Flights exist at once so demand reads join them.
-    const loaded = this.#cache.loadAhead(wanted.map((i) => this.#key(file, version, i)));
-    loaded.catch(() => {});
+    // One L2 round trip for the batch, read in the writer thread; chunks found in L1 or L2
+    // never reach the network. Flights exist at once so demand reads join them.
+    const loaded = this.#ra!.l2InWriter
+      ? this.#cache.loadAhead(wanted.map((i) => this.#key(file, version, i)))
+      : undefined;
+    loaded?.catch(() => {});
     wanted.forEach((i, j) => {
       const f = this.#start(
         file,
@@ -386,7 +404,7 @@ class Reader implements ChunkReader {
         i,
         fileSize,
         true,
-        loaded.then((r) => r[j]),
+        loaded?.then((r) => r[j]),
       );
       f.owners.add(h);
       h.owned.set(i, f);

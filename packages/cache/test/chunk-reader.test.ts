@@ -85,7 +85,11 @@ describe('chunk reader', () => {
     const s = reader.stats();
     assert.ok(s.readAheadFetches >= 15, `read-ahead fetched ${s.readAheadFetches}`);
     const top = Math.max(...src.calls.map((c) => c.index));
-    assert.equal(top, 19 + 8, 'window grew to maxChunks (8) ahead of the last chunk read, and no further');
+    // The window advances in quarter-window batches (2 chunks here), so the top is 26 or 27.
+    assert.ok(
+      top >= 19 + 8 - 1 && top <= 19 + 8,
+      `window grew to maxChunks (8) ahead of chunk 19, no further: ${top}`,
+    );
     assert.ok(maxAhead <= 8, `never more than 8 chunks ahead (saw ${maxAhead})`);
     // Every chunk fetched once.
     assert.equal(new Set(src.calls.map((c) => c.index)).size, src.calls.length);
