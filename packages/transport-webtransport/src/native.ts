@@ -76,9 +76,31 @@ export function isAvailable(): boolean {
   }
 }
 
+const NOTICE = /^(http3 loader:|Problem loading http3-quiche|Did you install @fails-components)/;
+
+/**
+ * Where quiche is absent the library reports it from a detached promise with console.log —
+ * on stdout, which would corrupt `--json` output and user-facing text. The condition is
+ * expected (HTTP/2 mode is the fallback), so exactly those lines are dropped.
+ */
+function silenceQuicheLoaderNotice(): void {
+  try {
+    import.meta.resolve(QUICHE);
+    return; // quiche present: nothing will be printed
+  } catch {}
+  for (const method of ['log', 'error'] as const) {
+    const original = console[method].bind(console);
+    console[method] = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && NOTICE.test(args[0])) return;
+      original(...args);
+    };
+  }
+}
+
 /** Loads the library once. Rejects when it is not installed. */
 export function loadBinding(): Promise<WtBinding> {
   loading ??= (async () => {
+    silenceQuicheLoaderNotice();
     const lib = (await import(LIB)) as unknown as LibModule;
     const mode: WtMode = await import(QUICHE).then(
       () => 'quic' as const,
