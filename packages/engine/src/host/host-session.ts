@@ -13,6 +13,7 @@ import {
   FsOp,
   type FsRequest,
   isAppError,
+  MAX_FRAME_BYTES,
   type PeerEvent,
   PROTOCOL_VERSION,
 } from '@wormhole/protocol';
@@ -101,6 +102,10 @@ export class HostSessionImpl implements HostSession {
   #bytesSent = 0;
   #protocolErrors = 0;
   #lastRx = Date.now();
+  /** Largest frame body this channel carries (a DataChannel takes 256 KiB, TLS 1 MiB). */
+  readonly #maxBody: number;
+  /** The chunk size announced to this client: the host's, capped to what the channel carries. */
+  readonly #chunkSize: number;
   #idleTimer: NodeJS.Timeout | undefined;
   #resolveClosed!: () => void;
   readonly #onMessage = (m: Uint8Array) => this.#handle(m);
@@ -113,6 +118,8 @@ export class HostSessionImpl implements HostSession {
     this.closed = new Promise((r) => {
       this.#resolveClosed = r;
     });
+    this.#maxBody = Math.min(MAX_FRAME_BYTES, channel.maxMessageBytes) - FRAME_HEADER_BYTES;
+    this.#chunkSize = Math.max(4096, Math.min(ctx.chunkSize, Math.floor(this.#maxBody / 4096) * 4096));
     channel.on('message', this.#onMessage);
     channel.on('close', this.#onClose);
     if (channel.isClosed) {
@@ -139,7 +146,7 @@ export class HostSessionImpl implements HostSession {
           software: ctx.software,
           features: ['readdirplus', 'version'],
           readOnly: ctx.readOnly,
-          chunkSize: ctx.chunkSize,
+          chunkSize: this.#chunkSize,
         }),
       ),
     );
@@ -345,8 +352,13 @@ export class HostSessionImpl implements HostSession {
       case FsOp.STAT:
         return result(await fs.stat(req.params.path));
       case FsOp.READDIR:
-        return result(await fs.readdir(req.params.path, req.params.cursor, req.params.limit));
+        return result(await fs.readdir(req.params.path, req.params.cursor, req.params.limit, this.#maxBody));
       case FsOp.READ:
+        // The answer must fit one message of this channel; clients split at the announced chunk size.
+        if (req.params.length > this.#maxBody)
+          throw RemoteFsError.EINVAL(
+            `read length above ${this.#maxBody} bytes (this channel's message limit)`,
+          );
         return fs.readFrame(id, req.params.path, req.params.offset, req.params.length, req.params.version);
       case FsOp.READLINK:
         return result({ target: await fs.readlink(req.params.path) });

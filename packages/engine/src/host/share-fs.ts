@@ -26,10 +26,10 @@ import { toWireStat, versionOf } from './stat-convert.js';
 
 /** Entries per READDIR page when the client does not say. */
 export const DEFAULT_READDIR_PAGE = 1024;
-/** A page's encoded size must leave room for the frame header. */
-const PAGE_BUDGET = MAX_FRAME_BYTES - FRAME_HEADER_BYTES - 1024;
+/** A page's encoded size must leave room for the frame header (and msgpack framing slack). */
+const PAGE_SLACK = 1024;
 /** Rough upper bound of one encoded entry besides its name (msgpack of a Stat). */
-const ENTRY_OVERHEAD = 200;
+const ENTRY_OVERHEAD = 256;
 
 interface Listing {
   readonly version: string;
@@ -111,7 +111,13 @@ export class ShareFs {
     }
   }
 
-  async readdir(path: string, cursor = 0, limit = DEFAULT_READDIR_PAGE): Promise<ReaddirResult> {
+  /** `maxBody`: the largest frame body the session's channel can carry. */
+  async readdir(
+    path: string,
+    cursor = 0,
+    limit = DEFAULT_READDIR_PAGE,
+    maxBody = MAX_FRAME_BYTES - FRAME_HEADER_BYTES,
+  ): Promise<ReaddirResult> {
     const comps = parseSharePath(path);
     const loc = await this.root.locate(comps, true);
     try {
@@ -129,7 +135,7 @@ export class ShareFs {
       }
       const entries: DirEntry[] = [];
       let i = cursor;
-      let budget = PAGE_BUDGET;
+      let budget = maxBody - PAGE_SLACK;
       const names = listing.names;
       while (i < names.length && entries.length < limit) {
         const batch = names.slice(i, Math.min(names.length, i + Math.min(64, limit - entries.length)));

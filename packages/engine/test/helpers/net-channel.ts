@@ -15,15 +15,16 @@ const MAX = 4 * 1024 * 1024;
 
 class NetChannel extends EventEmitter<PeerChannelEvents> implements PeerChannel {
   readonly kind = 'tls' as const;
-  readonly maxMessageBytes = MAX;
+  readonly maxMessageBytes: number;
   readonly socket: net.Socket;
   #closed = false;
   #localClose = false;
   #buf: Buffer = Buffer.alloc(0);
 
-  constructor(socket: net.Socket) {
+  constructor(socket: net.Socket, maxMessageBytes = MAX) {
     super();
     this.socket = socket;
+    this.maxMessageBytes = maxMessageBytes;
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.#onData(d));
     socket.on('error', () => {});
@@ -36,7 +37,8 @@ class NetChannel extends EventEmitter<PeerChannelEvents> implements PeerChannel 
 
   send(message: Uint8Array): Promise<void> {
     if (this.#closed || this.socket.destroyed) return Promise.reject(new Error('TRANSPORT_CLOSED'));
-    if (message.byteLength > MAX) return Promise.reject(new Error('TRANSPORT_MESSAGE_TOO_LARGE'));
+    if (message.byteLength > this.maxMessageBytes)
+      return Promise.reject(new Error('TRANSPORT_MESSAGE_TOO_LARGE'));
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32BE(message.byteLength, 0);
     this.socket.write(head);
@@ -110,8 +112,12 @@ class NetChannel extends EventEmitter<PeerChannelEvents> implements PeerChannel 
   }
 }
 
-export function socketChannel(socket: net.Socket): PeerChannel & { socket: net.Socket } {
-  return new NetChannel(socket);
+/** `maxMessageBytes` imitates a transport with a small message limit (DataChannel: 256 KiB). */
+export function socketChannel(
+  socket: net.Socket,
+  maxMessageBytes = MAX,
+): PeerChannel & { socket: net.Socket } {
+  return new NetChannel(socket, maxMessageBytes);
 }
 
 export interface ChannelServer {
@@ -120,12 +126,16 @@ export interface ChannelServer {
 }
 
 /** Listens on 127.0.0.1 and hands every accepted socket to `onChannel` as a PeerChannel. */
-export async function listenChannels(onChannel: (ch: PeerChannel) => void, port = 0): Promise<ChannelServer> {
+export async function listenChannels(
+  onChannel: (ch: PeerChannel) => void,
+  port = 0,
+  maxMessageBytes = MAX,
+): Promise<ChannelServer> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
-    onChannel(socketChannel(s));
+    onChannel(socketChannel(s, maxMessageBytes));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -142,12 +152,15 @@ export async function listenChannels(onChannel: (ch: PeerChannel) => void, port 
 }
 
 /** Dials 127.0.0.1:port and resolves with the connected channel. */
-export function dialChannel(port: number): Promise<PeerChannel & { socket: net.Socket }> {
+export function dialChannel(
+  port: number,
+  maxMessageBytes = MAX,
+): Promise<PeerChannel & { socket: net.Socket }> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => {
       s.off('error', reject);
-      resolve(socketChannel(s));
+      resolve(socketChannel(s, maxMessageBytes));
     });
     s.once('error', reject);
   });
