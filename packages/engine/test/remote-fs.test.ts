@@ -124,3 +124,28 @@ describe('RemoteFs against a ShareHost over a real socket', () => {
     assert.ok(Date.now() - t0 < 1000);
   });
 });
+
+describe('fd cache vs. rename-over (no watcher)', () => {
+  it('serves the new file for its new version, ESTALE for the old one', async () => {
+    const { renameSync, writeFileSync: write } = await import('node:fs');
+    const dir = await tempDir();
+    const s = await serve(dir.path, { watch: false });
+    try {
+      write(join(dir.path, 'f'), 'old content');
+      const v1 = await s.fs.stat('/f');
+      assert.equal(Buffer.from(await s.fs.read('/f', 0, 100, v1.version)).toString(), 'old content');
+      write(join(dir.path, 'f.tmp'), 'new content!');
+      renameSync(join(dir.path, 'f.tmp'), join(dir.path, 'f'));
+      const v2 = await s.fs.stat('/f');
+      assert.notEqual(v2.version, v1.version);
+      assert.equal(Buffer.from(await s.fs.read('/f', 0, 100, v2.version)).toString(), 'new content!');
+      await assert.rejects(
+        s.fs.read('/f', 0, 100, v1.version),
+        (e: unknown) => e instanceof RemoteFsError && e.code === 'ESTALE',
+      );
+    } finally {
+      await s.close();
+      await dir.remove();
+    }
+  });
+});

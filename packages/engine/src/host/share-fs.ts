@@ -175,7 +175,7 @@ export class ShareFs {
   ): Promise<Uint8Array> {
     const comps = parseSharePath(path);
     const key = comps.join('/');
-    const lease = await this.fds.acquire(key, async () => {
+    const open = async () => {
       const fd = await this.root.openFile(comps);
       try {
         const st = await fstatBig(fd);
@@ -186,11 +186,16 @@ export class ShareFs {
         closeQuietly(fd);
         throw err;
       }
-    });
+    };
+    let lease = await this.fds.acquire(key, open);
     try {
-      if (version !== undefined) {
-        const st = await fstatBig(lease.fd);
-        if (versionOf(st) !== version) throw RemoteFsError.ESTALE(path);
+      if (version !== undefined && versionOf(await fstatBig(lease.fd)) !== version) {
+        // The cached fd may predate a rename-over that the watcher has not reported yet:
+        // judge staleness on a fresh open before answering ESTALE.
+        lease.release();
+        this.fds.invalidate([key]);
+        lease = await this.fds.acquire(key, open);
+        if (versionOf(await fstatBig(lease.fd)) !== version) throw RemoteFsError.ESTALE(path);
       }
       const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
       let got = 0;
