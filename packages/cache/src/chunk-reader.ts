@@ -23,16 +23,24 @@ export interface ReadAheadOptions {
   /** And never beyond this many bytes in flight ahead of the reader, per handle. Default 8 MiB. */
   maxBytes?: number;
   /**
-   * Chunks ahead that are in L2 are read and verified by the L2 writer thread, in batches of
-   * a quarter window, instead of on the reader's thread when the read arrives. Default true.
+   * Chunks ahead that are in L2 are read and verified by the L2 writer thread (batches of a
+   * quarter window) instead of on the reader's thread when the read arrives. Frees the
+   * caller's thread, but measured ~2x slower for warm sequential L2 reads (the reader waits
+   * on round trips; docs/bench/cache.md), so off by default.
    */
   loadL2InWriter?: boolean;
 }
 
+/**
+ * Recommended chunk size: 256 KiB. Measured (docs/bench/cache.md): L2 reads through the
+ * reader 1.2-1.4x faster than 128 KiB chunks, half the rows, hash calls and requests.
+ */
+export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+
 /** Options of {@link createChunkReader}. */
 export interface ChunkReaderOptions {
   cache: ChunkCache;
-  /** Bytes per chunk (128 KiB recommended, see README). Part of every key. */
+  /** Bytes per chunk ({@link DEFAULT_CHUNK_SIZE} recommended, see README). Part of every key. */
   chunkSize: number;
   fetchChunk: FetchChunk;
   /** `false` disables read-ahead. */
@@ -159,7 +167,7 @@ class Reader implements ChunkReader {
       this.#ra = {
         initial: Math.max(1, Math.min(ra.initialChunks ?? 2, max)),
         max,
-        l2InWriter: ra.loadL2InWriter !== false,
+        l2InWriter: ra.loadL2InWriter === true,
       };
     }
   }

@@ -7,14 +7,15 @@
  *
  * @example
  * ```ts
- * import { openChunkCache, createChunkReader } from '@wormhole/cache';
+ * import { openChunkCache, createChunkReader, DEFAULT_CHUNK_SIZE } from '@wormhole/cache';
  * const cache = await openChunkCache({ l2Path: '/home/me/.cache/wormhole/chunks.db' });
  * const reader = createChunkReader({
  *   cache,
- *   chunkSize: 128 * 1024,
+ *   chunkSize: DEFAULT_CHUNK_SIZE,
  *   fetchChunk: (file, version, index, signal) => remote.readChunk(file, version, index, signal),
  * });
  * const bytes = await reader.read('docs/a.mkv', 'v1:1048576:1712000000', 1048576, 0, 131072, fh);
+ * await reader.warm('docs/b.iso', 'v7', 1 << 30, (p) => console.log(p.doneBytes, '/', p.totalBytes));
  * reader.release(fh);
  * console.log(cache.stats().l1.hitRate);
  * await cache.close();
@@ -37,6 +38,7 @@ export {
   type ChunkReader,
   type ChunkReaderOptions,
   createChunkReader,
+  DEFAULT_CHUNK_SIZE,
   type FetchChunk,
   type ReadAheadOptions,
   type ReaderStats,

@@ -209,7 +209,40 @@ describe('chunk reader', () => {
     assert.ok(src.calls.length >= 1);
   });
 
-  test('read-ahead over chunks already in L2 loads them (writer thread) and never asks the host', async (t) => {
+  test('loadL2InWriter: read-ahead loads L2 chunks in the writer thread and never asks the host', async (t) => {
+    const dir = tempDir(t);
+    const { bytes } = makeFile(dir, 'f.bin', 24 * CS);
+    const src = fileSource(CS);
+    src.files.set('f', join(dir, 'f.bin'));
+    const path = join(dir, 'c.db');
+    const c1 = await openChunkCache({ l2Path: path });
+    await createChunkReader({ cache: c1, chunkSize: CS, fetchChunk: src.fetchChunk }).warm(
+      'f',
+      'v1',
+      24 * CS,
+    );
+    await c1.close();
+    src.offline = true;
+    const calls = src.calls.length;
+    const c2 = await openChunkCache({ l2Path: path });
+    t.after(() => c2.close());
+    const r2 = createChunkReader({
+      cache: c2,
+      chunkSize: CS,
+      fetchChunk: src.fetchChunk,
+      readAhead: { loadL2InWriter: true },
+    });
+    for (let off = 0; off < 24 * CS; off += CS / 2) {
+      assert.deepEqual(
+        Buffer.from(await r2.read('f', 'v1', 24 * CS, off, CS / 2, 1)),
+        bytes.subarray(off, off + CS / 2),
+      );
+    }
+    assert.equal(src.calls.length, calls, 'no network');
+    assert.ok(c2.stats().l2.prefetched > 10, `prefetched ${c2.stats().l2.prefetched}`);
+  });
+
+  test('read-ahead skips chunks already in L2 (default): no host requests, no prefetch round trips', async (t) => {
     const dir = tempDir(t);
     const { bytes } = makeFile(dir, 'f.bin', 24 * CS);
     const src = fileSource(CS);
@@ -234,7 +267,9 @@ describe('chunk reader', () => {
       );
     }
     assert.equal(src.calls.length, calls, 'no network');
-    assert.ok(c2.stats().l2.prefetched > 10, `prefetched ${c2.stats().l2.prefetched}`);
+    assert.equal(c2.stats().l2.prefetched, 0);
+    assert.equal(c2.stats().l2.hits, 24);
+    assert.equal(r2.stats().readAheadFetches, 0);
   });
 
   test('warm() fetches what is missing, reports progress, persists to L2', async (t) => {
