@@ -34,6 +34,7 @@ export type { HostSession, HostSessionStats, SessionLimits } from './host/host-s
 export { createShareHost, type ShareHost, type ShareHostOptions } from './host/share-host.js';
 export { parseSharePath } from './host/share-path.js';
 export { type Logger, silentLogger } from './logger.js';
+export { type RemoteFileSystemOptions, remoteFileSystem } from './mount/remote-file-system.js';
 export { RemoteFsError } from './remote-fs-error.js';
 // Composition: a share (host + rendezvous) and a mount-side connection (rendezvous + RemoteFs).
 export { type ConnectShareOptions, connectShare } from './session/connect-share.js';
@@ -44,6 +45,7 @@ export {
   type TransportConfig,
 } from './session/create-transports.js';
 export { createFileTicketStore, type FileTicketStore } from './session/file-ticket-store.js';
+export { type MountedShare, type MountShareOptions, mountShare } from './session/mount-share.js';
 export {
   type Share,
   type ShareEvents,

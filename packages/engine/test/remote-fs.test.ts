@@ -149,3 +149,29 @@ describe('fd cache vs. rename-over (no watcher)', () => {
     }
   });
 });
+
+describe('HELLO survives a channel handed over late', () => {
+  it('connects when the first host message arrived before the client listened', async () => {
+    const dir = await tempDir();
+    const { createShareHost: mk, createRemoteFs: mkFs } = await import('../src/index.js');
+    const { dialChannel, listenChannels } = await import('./helpers/net-channel.js');
+    const host = await mk({ root: dir.path, watch: false });
+    // The host side also attaches late, so the client's first HELLO is dropped too.
+    const server = await listenChannels((ch) => setTimeout(() => host.attach(ch), 100));
+    try {
+      const fs = await mkFs({
+        connect: async () => {
+          const ch = await dialChannel(server.port);
+          await new Promise((r) => setTimeout(r, 300)); // the host's HELLO is emitted to nobody
+          return ch;
+        },
+      });
+      assert.equal((await fs.stat('/')).type, 'dir');
+      await fs.close();
+    } finally {
+      await host.close();
+      await server.close();
+      await dir.remove();
+    }
+  });
+});

@@ -20,6 +20,8 @@ import { RemoteFsError } from '../remote-fs-error.js';
 
 /** Malformed frames from a host tolerated before the client drops the connection. */
 const MAX_BAD_FRAMES = 16;
+/** Client HELLO is repeated at this interval until the host's HELLO arrives. */
+const HELLO_RETRY_MS = 250;
 
 interface Pending {
   readonly resolve: (body: Uint8Array) => void;
@@ -92,20 +94,38 @@ export class RpcConnection {
       );
       this.#keepalive.unref();
     }
-    channel
-      .send(
-        encodeFrame(
-          FrameKind.HELLO,
-          0,
-          encodeHelloBody({
-            v: PROTOCOL_VERSION,
-            role: 'client',
-            software: 'wormhole-engine/0.1',
-            features: [],
-          }),
-        ),
-      )
-      .catch(() => {});
+    // HELLO is idempotent and the host answers each one with its own, so repeating it until
+    // the host's arrives survives a transport that drops messages sent before a listener was
+    // attached on either side.
+    const sendHello = () =>
+      channel
+        .send(
+          encodeFrame(
+            FrameKind.HELLO,
+            0,
+            encodeHelloBody({
+              v: PROTOCOL_VERSION,
+              role: 'client',
+              software: 'wormhole-engine/0.1',
+              features: [],
+            }),
+          ),
+        )
+        .catch(() => {});
+    void sendHello();
+    let gotHello = false;
+    const retry = setInterval(() => {
+      if (gotHello || this.#closed) clearInterval(retry);
+      else void sendHello();
+    }, HELLO_RETRY_MS);
+    retry.unref();
+    this.hello.then(
+      () => {
+        gotHello = true;
+        clearInterval(retry);
+      },
+      () => clearInterval(retry),
+    );
   }
 
   get isClosed(): boolean {

@@ -136,6 +136,10 @@ export class HostSessionImpl implements HostSession {
       );
       this.#idleTimer.unref();
     }
+    this.#sendHello();
+  }
+
+  #sendHello(): void {
     this.#send(
       encodeFrame(
         FrameKind.HELLO,
@@ -143,9 +147,9 @@ export class HostSessionImpl implements HostSession {
         encodeHelloBody({
           v: PROTOCOL_VERSION,
           role: 'host',
-          software: ctx.software,
+          software: this.#ctx.software,
           features: ['readdirplus', 'version'],
-          readOnly: ctx.readOnly,
+          readOnly: this.#ctx.readOnly,
           chunkSize: this.#chunkSize,
         }),
       ),
@@ -276,6 +280,9 @@ export class HostSessionImpl implements HostSession {
       this.close('protocol version mismatch');
       return;
     }
+    // Answer every client HELLO with ours as well: a transport may drop messages that arrive
+    // before the peer attached its listener, and the client repeats HELLO until it hears ours.
+    if (!this.#hello || this.#requests === 0) this.#sendHello();
     this.#hello = true;
   }
 

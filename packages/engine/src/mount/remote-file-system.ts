@@ -1,4 +1,4 @@
-import type { ChunkReader } from '@wormhole/cache';
+import type { ChunkCache, ChunkReader } from '@wormhole/cache';
 import type { Attr, FileSystem, DirEntry as FuseDirEntry, StatFs } from '@wormhole/fuse';
 import type { Stat } from '@wormhole/protocol';
 import type { RemoteFs } from '../client/remote-fs.js';
@@ -10,6 +10,8 @@ export interface RemoteFileSystemOptions {
   readonly attrTtlMs?: number;
   /** Chunk cache + read-ahead; without it every read goes to the host. */
   readonly reader?: ChunkReader;
+  /** The reader's cache: invalidated paths drop their chunks here (keys are versioned, so this frees space; it is not needed for correctness). */
+  readonly cache?: ChunkCache;
   /** Called when cached kernel state for `path` must go (the mount's `invalidate`). */
   readonly onInvalidate?: (path: string) => void;
 }
@@ -65,7 +67,6 @@ export function remoteFileSystem(
     if (cached && Date.now() - cached.fetchedAt < ttl) return cached.stat;
     try {
       const st = await remote.stat(path);
-      if (cached && cached.stat.version !== st.version) void options.reader; // version changed: keys differ anyway
       remember(path, st);
       return st;
     } catch (err) {
@@ -77,6 +78,8 @@ export function remoteFileSystem(
 
   const invalidate = (paths: readonly string[] | 'all') => {
     if (paths === 'all') {
+      // Chunks stay: their keys carry the file version, so they can never be served stale,
+      // and a reconnect (which sends `all`) must not throw away a warm cache.
       attrs.clear();
       options.onInvalidate?.('/');
       return;
@@ -84,6 +87,7 @@ export function remoteFileSystem(
     for (const p of paths) {
       const path = p.startsWith('/') ? p : `/${p}`;
       attrs.delete(path);
+      void options.cache?.invalidateFile(path);
       options.onInvalidate?.(path);
     }
   };
@@ -110,7 +114,7 @@ export function remoteFileSystem(
     },
     async open(path) {
       const st = await stat(path);
-      if (st.type === 'dir') throw RemoteFsError.fromCode('EISDIR', `${path} is a directory`);
+      if (st.type === 'dir') throw RemoteFsError.of('EISDIR', `${path} is a directory`);
       const fh = nextFh++;
       handles.set(fh, { path, version: st.version, size: st.size });
       return fh;

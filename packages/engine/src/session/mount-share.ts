@@ -1,0 +1,77 @@
+import {
+  type ChunkCache,
+  type ChunkReader,
+  createChunkReader,
+  DEFAULT_CHUNK_SIZE,
+  openChunkCache,
+} from '@wormhole/cache';
+import { type Mount, type MountOptions, mount } from '@wormhole/fuse';
+import type { RemoteFs } from '../client/remote-fs.js';
+import { remoteFileSystem } from '../mount/remote-file-system.js';
+import { type ConnectShareOptions, connectShare } from './connect-share.js';
+
+/** Options of `mountShare`. */
+export interface MountShareOptions extends ConnectShareOptions {
+  readonly mountpoint: string;
+  /** L1/L2 chunk cache; omit `l2Path` for memory only. */
+  readonly cache?: { readonly l1MaxBytes?: number; readonly l2Path?: string; readonly l2MaxBytes?: number };
+  /** Passed to the FUSE mount (timeouts, kernel cache policy...). */
+  readonly mount?: MountOptions;
+}
+
+/** A mounted share: the FUSE mount, the connection under it, and its cache. */
+export interface MountedShare {
+  readonly mount: Mount;
+  readonly remote: RemoteFs;
+  readonly cache: ChunkCache;
+  readonly reader: ChunkReader;
+  /** Unmounts, disconnects, flushes and closes the cache. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to a share and mounts it at `mountpoint` through the FUSE helper process, with the
+ * two-tier chunk cache and read-ahead in between.
+ */
+export async function mountShare(options: MountShareOptions): Promise<MountedShare> {
+  const cache = await openChunkCache({
+    ...(options.cache?.l1MaxBytes !== undefined && { l1MaxBytes: options.cache.l1MaxBytes }),
+    ...(options.cache?.l2Path !== undefined && { l2Path: options.cache.l2Path }),
+    ...(options.cache?.l2MaxBytes !== undefined && { l2MaxBytes: options.cache.l2MaxBytes }),
+    requireL2: false,
+  });
+  let remote: RemoteFs | undefined;
+  try {
+    remote = await connectShare(options);
+    const r = remote;
+    const reader = createChunkReader({
+      cache,
+      chunkSize: DEFAULT_CHUNK_SIZE,
+      fetchChunk: (file, version, index, signal) =>
+        r.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version, { signal }),
+    });
+    let m: Mount | undefined;
+    const fs = remoteFileSystem(r, { reader, cache, onInvalidate: (path) => m?.invalidate(path) });
+    m = await mount(fs, options.mountpoint, { fsname: 'wormhole', readOnly: true, ...options.mount });
+    const mounted = m;
+    let closed = false;
+    return {
+      mount: mounted,
+      remote: r,
+      cache,
+      reader,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await mounted.unmount().catch(() => {});
+        reader.close();
+        await r.close();
+        await cache.close();
+      },
+    };
+  } catch (err) {
+    await remote?.close();
+    await cache.close();
+    throw err;
+  }
+}
