@@ -46,12 +46,13 @@ export interface TierStats {
 /** What `wormhole cache stats` and the desktop app show. */
 export interface CacheStats {
   l1: TierStats;
+  /** `entries`/`bytes` are the whole file's (shared by every process using it); the counters are this object's. */
   l2: TierStats & {
     /** False when L2 is not configured or could not open. */
     available: boolean;
     /** The SQLite file, when configured. */
     path?: string;
-    /** Entries and bytes are the file's (shared by every process using it). */
+    /** Chunks whose check failed on read, load or verify (dropped, never served). */
     corruptDropped: number;
     /** Chunks read ahead from L2 into L1 by {@link ChunkCache.loadAhead}. */
     prefetched: number;

@@ -45,4 +45,5 @@ export {
   type ReadHandle,
   type WarmProgress,
 } from './chunk-reader.js';
+export type { WriterMode } from './l2-writer-host.js';
 export { isSqliteAvailable } from './sqlite-binding.js';
