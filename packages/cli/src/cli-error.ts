@@ -9,7 +9,8 @@ export type CliErrorCode =
   | 'CLI_PATH_NOT_FOUND'
   | 'CLI_NOT_MOUNTED'
   | 'CLI_FUSE_UNAVAILABLE'
-  | 'CLI_INTERRUPTED';
+  | 'CLI_INTERRUPTED'
+  | 'CLI_CHECKS_FAILED';
 
 /** Exit codes are part of the CLI's contract (documented in the package README). */
 export const EXIT = {

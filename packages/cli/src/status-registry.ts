@@ -32,6 +32,15 @@ export const RunStateSchema = z.object({
     .default([]),
   connected: z.boolean().optional(),
   throughput: z.object({ sendBps: z.number(), receiveBps: z.number() }).optional(),
+  /** Chunk-cache counters of a mount (hit rates are per process). */
+  cache: z
+    .object({
+      l1: z.object({ entries: z.number(), bytes: z.number(), hitRate: z.number(), evictions: z.number() }),
+      l2: z.object({ entries: z.number(), bytes: z.number(), hitRate: z.number(), evictions: z.number() }),
+      readAheadFetches: z.number(),
+      fetches: z.number(),
+    })
+    .optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 

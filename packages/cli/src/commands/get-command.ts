@@ -1,0 +1,161 @@
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { closeTransports, connectShare, createTransports, type RemoteFs } from '@wormhole/engine';
+import type { Stat } from '@wormhole/protocol';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import type { CommandContext } from '../command-context.js';
+import { formatBytes } from '../config/byte-size.js';
+import { loadConfig } from '../config/load-config.js';
+import type { Output } from '../output.js';
+import { transportConfig } from '../runtime-config.js';
+
+interface GetFlags {
+  signal?: string;
+  transports?: string;
+}
+
+interface Job {
+  remote: string;
+  local: string;
+  stat: Stat;
+}
+
+async function plan(fs: RemoteFs, remote: string, local: string, st: Stat, jobs: Job[]): Promise<void> {
+  jobs.push({ remote, local, stat: st });
+  if (st.type !== 'dir') return;
+  for (const e of await fs.readdir(remote)) {
+    await plan(fs, remote === '/' ? `/${e.name}` : `${remote}/${e.name}`, join(local, e.name), e.stat, jobs);
+  }
+}
+
+/** Copies one file with up to `window` reads in flight, to a temp name renamed at the end. */
+async function copyFile(fs: RemoteFs, job: Job, onBytes: (n: number) => void): Promise<void> {
+  const tmp = `${job.local}.wormhole-part`;
+  const out = createWriteStream(tmp, { mode: job.stat.mode & 0o777 });
+  try {
+    const step = 4 * 1024 * 1024;
+    const pending: Array<Promise<Uint8Array>> = [];
+    let next = 0;
+    const issue = () => {
+      if (next < job.stat.size) {
+        pending.push(fs.read(job.remote, next, Math.min(step, job.stat.size - next), job.stat.version));
+        next += step;
+      }
+    };
+    for (let i = 0; i < 4; i++) issue();
+    while (pending.length > 0) {
+      const chunk = await pending.shift()!;
+      issue();
+      if (!out.write(chunk)) await once(out, 'drain');
+      onBytes(chunk.byteLength);
+    }
+    out.end();
+    await once(out, 'finish');
+    renameSync(tmp, job.local);
+  } catch (err) {
+    out.destroy();
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+function progress(out: Output, total: number): { add(n: number): void; stop(): void } {
+  let done = 0;
+  let lastJson = 0;
+  const bar =
+    !out.json && process.stderr.isTTY
+      ? new SingleBar({
+          format: '{bar} {percentage}% | {done} / {total} | {speed}/s | ETA {eta_formatted}',
+          stream: process.stderr,
+          hideCursor: true,
+        })
+      : undefined;
+  const started = Date.now();
+  bar?.start(total, 0, { done: '0 B', total: formatBytes(total), speed: '0 B' });
+  return {
+    add(n) {
+      done += n;
+      const speed = done / Math.max(0.001, (Date.now() - started) / 1000);
+      bar?.update(done, { done: formatBytes(done), speed: formatBytes(speed) });
+      if (out.json && Date.now() - lastJson > 500) {
+        lastJson = Date.now();
+        out.event('progress', { bytes: done, total, bytesPerSecond: Math.round(speed) });
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+export function registerGetCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('get')
+    .description('copy a file or folder out of a share, with a progress bar')
+    .argument('<code>', 'join code')
+    .argument('<remote>', 'path inside the share ("/" for everything)')
+    .argument('<local>', 'where to put it')
+    .option('--signal <url>', 'signal server (default: the one in the code, else [network] signal_url)')
+    .option('--transports <list>', 'comma list of tls,webtransport,datachannel')
+    .action(async (code: string, remotePath: string, localPath: string, flags: GetFlags) => {
+      const out = ctx.out();
+      const config = loadConfig({ env: ctx.env });
+      const transports = createTransports(transportConfig(config, flags.transports, ctx.env));
+      const signalUrl = flags.signal ?? config.network.signalUrl;
+      let transport = '';
+      const started = Date.now();
+      let fs: RemoteFs | undefined;
+      try {
+        fs = await connectShare({
+          code,
+          transports,
+          ...(signalUrl !== undefined && { signalUrl }),
+          onPath: (p) => {
+            transport = `${p.transport} (${p.relayed ? 'relayed' : 'direct'})`;
+          },
+        });
+        const remote = remotePath.startsWith('/') ? remotePath : `/${remotePath}`;
+        const st = await fs.stat(remote);
+        const jobs: Job[] = [];
+        await plan(fs, remote, resolve(localPath), st, jobs);
+        const total = jobs.reduce((n, j) => n + (j.stat.type === 'file' ? j.stat.size : 0), 0);
+        out.event(
+          'connected',
+          { transport, files: jobs.length, bytes: total },
+          `connected over ${transport}; ${jobs.length} item(s), ${formatBytes(total)}`,
+        );
+        const bar = progress(out, total);
+        try {
+          for (const job of jobs) {
+            if (job.stat.type === 'dir') mkdirSync(job.local, { recursive: true });
+            else if (job.stat.type === 'symlink') {
+              mkdirSync(dirname(job.local), { recursive: true });
+              rmSync(job.local, { force: true });
+              symlinkSync(await fs.readlink(job.remote), job.local);
+            } else if (job.stat.type === 'file') {
+              mkdirSync(dirname(job.local), { recursive: true });
+              await copyFile(fs, job, (n) => bar.add(n));
+            }
+          }
+        } finally {
+          bar.stop();
+        }
+        const seconds = (Date.now() - started) / 1000;
+        out.event(
+          'done',
+          {
+            files: jobs.length,
+            bytes: total,
+            seconds,
+            bytesPerSecond: Math.round(total / Math.max(seconds, 0.001)),
+          },
+          `copied ${formatBytes(total)} in ${seconds.toFixed(1)} s (${formatBytes(total / Math.max(seconds, 0.001))}/s)`,
+        );
+      } finally {
+        await fs?.close();
+        await closeTransports(transports);
+      }
+    });
+}
