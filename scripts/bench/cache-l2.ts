@@ -6,6 +6,7 @@
 //  1. L2 chunk write (worker writer; and inline writer for the event-loop stall) vs the same
 //     chunks written as plain files in a directory;
 //  2. L2 chunk read (cache.get, L1 disabled) vs reading the plain files;
+//  4. random 4 KiB reads (reads/s instead of MB/s) through the reader, warm L2 and L1.
 //  3. through the chunk reader with 128 KiB reads (FUSE's size): warm L1, and warm L2 after
 //     reopening (L1 empty), vs reading the same local file with 128 KiB readSync/fh.read.
 // Page cache is warm for every variant (nothing is dropped): these are CPU/copy-path figures.
@@ -226,6 +227,41 @@ async function run(
         note: `vs readSync; ${(l1 / local.async).toFixed(2)}x fh.read`,
       });
     }
+  }
+  {
+    // Random 4 KiB reads (no handle: no read-ahead), warm L2 (reopened) then warm L1, vs
+    // random 4 KiB readSync of the local file. Same offsets for all three.
+    const R = 20000;
+    const offs = Array.from({ length: R }, () => Math.floor(Math.random() * ((SIZE - 4096) / 4096)) * 4096);
+    const cache = await openChunkCache({ l2Path: db, hash, l1MaxBytes: SIZE + 8 * MiB });
+    const reader = createChunkReader({ cache, chunkSize: cs, fetchChunk: noFetch });
+    const iops = async (): Promise<number> => {
+      const s = now();
+      for (const o of offs) await reader.read('f', 'v', SIZE, o, 4096);
+      return R / ((now() - s) / 1000);
+    };
+    const l2 = await iops();
+    const l1 = await iops();
+    reader.close();
+    await cache.close();
+    const fd = openSync(src, 'r');
+    const buf = Buffer.allocUnsafe(4096);
+    const s = now();
+    for (const o of offs) readSync(fd, buf, 0, 4096, o);
+    const loc = R / ((now() - s) / 1000);
+    closeSync(fd);
+    rows.push({
+      label: `random 4 KiB reads, warm L2 (${tag}), reads/s`,
+      value: l2,
+      ref: loc,
+      note: 'reference: readSync 4 KiB',
+    });
+    rows.push({
+      label: `random 4 KiB reads, warm L1 (${tag}), reads/s`,
+      value: l1,
+      ref: loc,
+      note: 'reference: readSync 4 KiB',
+    });
   }
   rmSync(db, { force: true });
   return rows;
