@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { closeTransports, connectShare, createTransports } from '@wormhole/engine';
-import { makeTestTree, spawnTsChild, type ChildHandle, type TestTree } from '@wormhole/integration-tests';
+import { type ChildHandle, makeTestTree, spawnTsChild, type TestTree } from '@wormhole/integration-tests';
 import { WORDLIST } from '@wormhole/protocol';
 import { createSignalServer, type SignalServer } from '@wormhole/signal-server';
 
@@ -33,7 +33,12 @@ describe('faults end to end', () => {
     let host = startHost('state-a.json');
     const { code, nameplate } = await host.waitFor('code');
     const transports = createTransports({ kinds: ['tls'] });
-    const fs = await connectShare({ code: String(code), signalUrl: signal.url, transports, remoteFs: { reconnectMaxMs: 500 } });
+    const fs = await connectShare({
+      code: String(code),
+      signalUrl: signal.url,
+      transports,
+      remoteFs: { reconnectMaxMs: 500 },
+    });
     try {
       assert.equal((await fs.read('/big.bin', 0, 10)).byteLength, 10);
       // Keep reads flowing, then kill the host hard in the middle of them.
@@ -102,7 +107,9 @@ describe('faults end to end', () => {
         const codes = host.lines.filter((l) => l.event === 'code').map((l) => String(l.code));
         assert.ok(codes.length >= 2 && codes.at(-1) !== first, `new code announced (had ${lines.length})`);
         // The burned code no longer works, the new one does.
-        await assert.rejects(connectShare({ code: first, signalUrl: signal.url, transports, timeoutMs: 5000 }));
+        await assert.rejects(
+          connectShare({ code: first, signalUrl: signal.url, transports, timeoutMs: 5000 }),
+        );
         const fs = await connectShare({ code: codes.at(-1)!, signalUrl: signal.url, transports });
         assert.equal((await fs.stat('/empty.txt')).size, 0);
         await fs.close();

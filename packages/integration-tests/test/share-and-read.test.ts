@@ -69,8 +69,9 @@ async function sha256Remote(fs: RemoteFs, path: string, size: number): Promise<s
 }
 
 describe('share and read end to end (host in another process, real signal server)', () => {
-  it('lists the tree and reads every small file byte-identical over the transport race', async () => {
-    await withClient(['tls', 'webtransport', 'datachannel'], async (fs) => {
+  it('lists the tree and reads every small file byte-identical over the transport race (tls preferred)', async () => {
+    await withClient(['tls', 'webtransport', 'datachannel'], async (fs, transport) => {
+      assert.equal(transport, 'tls', 'the race prefers the fastest transport that connects');
       const root = (await fs.readdir('/')).map((e) => e.name).sort();
       assert.deepEqual(root, [
         'a',

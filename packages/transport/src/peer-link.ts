@@ -18,6 +18,8 @@ export interface PeerLinkOptions {
   readonly signal: AbortSignal;
   /** Time the peer gets to prove the channel binding. Default 10000. */
   readonly bindingTimeoutMs?: number;
+  /** Host: how long an authenticated channel of a less preferred kind waits for a preferred one. Default 300 ms. */
+  readonly preferenceGraceMs?: number;
 }
 
 /**
@@ -32,6 +34,9 @@ export class PeerLink {
   readonly #sessions = new Map<TransportKind, { session: TransportSession; ac: AbortController }>();
   readonly #channels = new Set<AuthenticatedChannel>();
   #winner: AuthenticatedChannel | undefined;
+  /** Host: best authenticated channel so far, waiting for a preferred kind (see #offer). */
+  #held: AuthenticatedChannel | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
   #done = false;
   #failures: TransportError[] = [];
   readonly #failedKinds = new Set<TransportKind>();
@@ -91,6 +96,7 @@ export class PeerLink {
 
   #finish(): void {
     this.#done = true;
+    clearTimeout(this.#graceTimer);
     this.#opts.signal.removeEventListener('abort', this.#onAbort);
     for (const { session, ac } of this.#sessions.values()) {
       if (this.#winner && session.kind === this.#winner.kind) continue;
@@ -198,8 +204,7 @@ export class PeerLink {
       return;
     }
     if (this.#opts.role === 'host') {
-      this.#win(ch);
-      ch.send(Uint8Array.of(SELECT)).catch(() => {});
+      this.#offer(ch);
       return;
     }
     try {
@@ -216,6 +221,46 @@ export class PeerLink {
     else this.#win(ch);
   }
 
+  /**
+   * Host side of the race. The fastest transport to *connect* is not always the fastest to
+   * *move data* (a DataChannel often authenticates first on a LAN, yet TLS carries ~5x more),
+   * so a channel of a less preferred kind waits up to `preferenceGraceMs` for a preferred one
+   * that is still trying. Preference is the order of `transports`.
+   */
+  #offer(ch: AuthenticatedChannel): void {
+    const rank = (k: TransportKind) => this.#opts.transports.findIndex((t) => t.kind === k);
+    if (this.#held === undefined || rank(ch.kind) < rank(this.#held.kind)) {
+      this.#held?.close('lost the race');
+      if (this.#held) this.#channels.delete(this.#held);
+      this.#held = ch;
+    } else {
+      ch.close('lost the race');
+      this.#channels.delete(ch);
+    }
+    this.#maybeSelect();
+  }
+
+  #maybeSelect(): void {
+    const held = this.#held;
+    if (this.#done || held === undefined) return;
+    const rank = (k: TransportKind) => this.#opts.transports.findIndex((t) => t.kind === k);
+    const better = [...this.#sessions.keys()].filter(
+      (k) => rank(k) < rank(held.kind) && !this.#failedKinds.has(k),
+    );
+    if (better.length === 0) {
+      clearTimeout(this.#graceTimer);
+      this.#win(held);
+      held.send(Uint8Array.of(SELECT)).catch(() => {});
+      return;
+    }
+    this.#graceTimer ??= setTimeout(() => {
+      const h = this.#held;
+      if (this.#done || h === undefined) return;
+      this.#win(h);
+      h.send(Uint8Array.of(SELECT)).catch(() => {});
+    }, this.#opts.preferenceGraceMs ?? 300);
+  }
+
   #win(ch: AuthenticatedChannel): void {
     this.#winner = ch;
     this.#finish();
@@ -230,6 +275,7 @@ export class PeerLink {
     entry?.session.close();
     this.#failedKinds.add(kind);
     this.#checkAllFailed();
+    this.#maybeSelect();
   }
 
   #checkAllFailed(): void {
