@@ -121,10 +121,14 @@ describe('L2 (SQLite)', () => {
     await a.close(); // checkpoints the WAL into the main file
     const file = readFileSync(path);
     for (const i of [2, 4]) {
+      // Every copy: b-tree rebalancing can leave stale copies of a row's start in free space.
       const needle = chunk(CS, 4, i).subarray(1000, 1064);
-      const at = file.indexOf(needle);
-      assert.ok(at > 0, `chunk ${i} found in the db file`);
-      file[at + 10]! ^= 0xff;
+      let found = 0;
+      for (let at = file.indexOf(needle); at >= 0; at = file.indexOf(needle, at + 1)) {
+        file[at + 10]! ^= 0xff;
+        found++;
+      }
+      assert.ok(found > 0, `chunk ${i} found in the db file`);
     }
     writeFileSync(path, file);
 

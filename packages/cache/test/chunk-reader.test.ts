@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import {
@@ -270,6 +270,54 @@ describe('chunk reader', () => {
     assert.equal(c2.stats().l2.prefetched, 0);
     assert.equal(c2.stats().l2.hits, 24);
     assert.equal(r2.stats().readAheadFetches, 0);
+  });
+
+  test('bytes flipped inside the SQLite file: detected on read, dropped, refetched once; verify() finds the rest', async (t) => {
+    const dir = tempDir(t);
+    const { bytes } = makeFile(dir, 'f.bin', 8 * CS);
+    const src = fileSource(CS);
+    src.files.set('f', join(dir, 'f.bin'));
+    const path = join(dir, 'c.db');
+    const c1 = await openChunkCache({ l2Path: path });
+    await createChunkReader({ cache: c1, chunkSize: CS, fetchChunk: src.fetchChunk }).warm('f', 'v1', 8 * CS);
+    await c1.close();
+    const db = readFileSync(path);
+    for (const i of [3, 6]) {
+      // B-tree rebalancing leaves stale copies of a row's first bytes in free space, so flip
+      // the bit in every copy found (the live one among them).
+      const needle = bytes.subarray(i * CS + 2000, i * CS + 2064);
+      let found = 0;
+      for (let at = db.indexOf(needle); at >= 0; at = db.indexOf(needle, at + 1)) {
+        db[at + 7]! ^= 0x01; // a single bit
+        found++;
+      }
+      assert.ok(found > 0, `chunk ${i} located in the db file`);
+    }
+    writeFileSync(path, db);
+
+    const c2 = await openChunkCache({ l2Path: path });
+    t.after(() => c2.close());
+    const r2 = createChunkReader({ cache: c2, chunkSize: CS, fetchChunk: src.fetchChunk, readAhead: false });
+    const before = src.calls.length;
+    assert.deepEqual(
+      Buffer.from(await r2.read('f', 'v1', 8 * CS, 2 * CS, 2 * CS)),
+      bytes.subarray(2 * CS, 4 * CS),
+    );
+    assert.deepEqual(
+      src.calls.slice(before).map((c) => c.index),
+      [3],
+      'only the corrupt chunk is refetched',
+    );
+    assert.equal(c2.stats().l2.corruptDropped, 1);
+    await c2.flush();
+    const report = await c2.verify();
+    assert.deepEqual({ checked: report.checked, corrupt: report.corrupt }, { checked: 8, corrupt: 1 });
+    assert.equal(c2.stats().l2.corruptDropped, 2);
+    assert.deepEqual(Buffer.from(await r2.read('f', 'v1', 8 * CS, 0, 8 * CS)), bytes);
+    assert.deepEqual(
+      src.calls.slice(before).map((c) => c.index),
+      [3, 6],
+    );
   });
 
   test('warm() fetches what is missing, reports progress, persists to L2', async (t) => {
