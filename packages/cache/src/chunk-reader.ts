@@ -304,9 +304,10 @@ class Reader implements ChunkReader {
     const parts: Array<Uint8Array | Promise<Uint8Array>> = [];
     for (let i = first; i <= last; i++) {
       const key = this.#key(file, version, i);
-      // A chunk already in flight (prefetch loading from L2 in the writer thread, or coming
-      // from the host) is joined, not read again.
-      if (this.#flights.has(chunkKeyString(key))) {
+      // With loadL2InWriter, a prefetch may be reading this chunk from L2 in the writer
+      // thread: join it rather than read L2 again here. Otherwise look the cache up first
+      // (a chunk still in flight from the host is a miss, and counted as one) then join.
+      if (this.#ra?.l2InWriter === true && this.#flights.has(chunkKeyString(key))) {
         parts.push(this.#demand(file, version, fileSize, i));
         continue;
       }

@@ -71,7 +71,7 @@ describe('chunk reader', () => {
   });
 
   test('read-ahead triggers on sequential reads and keeps a bounded window ahead', async (t) => {
-    const { bytes, reader, src } = await setup(t);
+    const { bytes, reader, src, cache } = await setup(t);
     const READ = 16 * 1024;
     let maxAhead = 0;
     for (let off = 0; off < 20 * CS; off += READ) {
@@ -91,6 +91,14 @@ describe('chunk reader', () => {
       `window grew to maxChunks (8) ahead of chunk 19, no further: ${top}`,
     );
     assert.ok(maxAhead <= 8, `never more than 8 chunks ahead (saw ${maxAhead})`);
+    // Hit/miss accounting: one lookup per chunk touched per read. A chunk still in flight
+    // from the host is a miss; one that a prefetch already delivered is an L1 hit.
+    const cs = cache.stats();
+    const reads = (20 * CS) / READ;
+    assert.equal(cs.l1.hits + cs.l1.misses, reads);
+    assert.ok(cs.l1.misses >= 1 && cs.l1.misses <= 20, `misses ${cs.l1.misses}`);
+    assert.equal(cs.l2.misses, cs.l1.misses, 'L2 is empty: every L1 miss is an L2 miss');
+    assert.equal(cs.l2.hits, 0);
     // Every chunk fetched once.
     assert.equal(new Set(src.calls.map((c) => c.index)).size, src.calls.length);
   });
