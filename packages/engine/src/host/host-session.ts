@@ -73,6 +73,9 @@ interface Job {
   readonly req: FsRequest;
 }
 
+/** Bytes a session may have in unresolved `send`s before request slots wait for them. */
+const SEND_WINDOW = 4 * 1024 * 1024;
+
 const WRITE_OPS = new Set<number>([
   FsOp.WRITE,
   FsOp.CREATE,
@@ -102,6 +105,8 @@ export class HostSessionImpl implements HostSession {
   #bytesSent = 0;
   #protocolErrors = 0;
   #lastRx = Date.now();
+  /** Bytes handed to `channel.send` whose promise has not settled yet. */
+  #unsent = 0;
   /** Largest frame body this channel carries (a DataChannel takes 256 KiB, TLS 1 MiB). */
   readonly #maxBody: number;
   /** The chunk size announced to this client: the host's, capped to what the channel carries. */
@@ -347,8 +352,20 @@ export class HostSessionImpl implements HostSession {
     }
     if (this.#isClosed || this.#cancelled.has(job.id)) return;
     this.#bytesSent += frame.byteLength;
-    // Await the send: this is the host's backpressure, a slow reader holds `maxInflight` slots.
-    await this.#ch.send(frame).catch(() => {});
+    // Backpressure with a window: a slot is released as soon as its frame is handed to the
+    // channel, unless this session already has SEND_WINDOW bytes whose send has not resolved,
+    // in which case the slot waits for its own send. Always waiting (the simple way) left the
+    // socket idle after every drain while the next preads ran; this keeps reads overlapping
+    // the drain and still bounds a session's memory to SEND_WINDOW + maxInflight frames.
+    const bytes = frame.byteLength;
+    this.#unsent += bytes;
+    const sent = this.#ch
+      .send(frame)
+      .catch(() => {})
+      .finally(() => {
+        this.#unsent -= bytes;
+      });
+    if (this.#unsent > SEND_WINDOW) await sent;
   }
 
   async #execute({ id, req }: Job): Promise<Uint8Array> {
