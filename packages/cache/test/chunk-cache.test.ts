@@ -189,6 +189,18 @@ describe('L2 (SQLite)', () => {
     await assert.rejects(c.verify(), (e) => isCacheError(e, 'CACHE_CLOSED'));
   });
 
+  test('a writer further behind than maxPendingWriteBytes skips L2 fills (counted), L1 keeps them', async (t) => {
+    const dir = tempDir(t);
+    const c = await open(t, { l2Path: join(dir, 'c.db'), maxPendingWriteBytes: 2 * CS });
+    for (let i = 0; i < 10; i++) c.put(key(i), chunk(CS, 8, i)); // synchronously: nothing written yet
+    await c.flush();
+    const s = c.stats();
+    assert.equal(s.l2.writesDropped, 8);
+    assert.equal(s.l2.entries, 2);
+    assert.equal(s.l1.entries, 10);
+    assert.equal(s.l2.pendingWriteBytes, 0);
+  });
+
   test('inline writer mode behaves the same', async (t) => {
     const dir = tempDir(t);
     const path = join(dir, 'c.db');

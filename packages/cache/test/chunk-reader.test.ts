@@ -19,7 +19,9 @@ async function setup(
 ) {
   const dir = tempDir(t);
   const { bytes } = makeFile(dir, 'big.bin', SIZE);
-  const cache = await openChunkCache({ l2Path: join(dir, 'c.db'), ...o.cache });
+  // Inline writer: these tests are about the reader, and starting a writer thread under tsx
+  // costs ~0.5 s each; the worker path is covered by the tests below that open their own cache.
+  const cache = await openChunkCache({ l2Path: join(dir, 'c.db'), writer: 'inline', ...o.cache });
   const src = fileSource(CS);
   src.files.set('big', join(dir, 'big.bin'));
   const reader = createChunkReader({
@@ -326,6 +328,18 @@ describe('chunk reader', () => {
       src.calls.slice(before).map((c) => c.index),
       [3, 6],
     );
+  });
+
+  test('a fetch in flight across invalidateFile answers its read but is not cached', async (t) => {
+    const { reader, cache, src } = await setup(t, { readAhead: false });
+    src.delay = 100;
+    const pending = reader.read('big', 'v1', SIZE, 0, 10);
+    await sleep(20);
+    await cache.invalidateFile('big');
+    assert.equal((await pending).byteLength, 10);
+    await cache.flush();
+    assert.equal(cache.stats().l1.entries, 0);
+    assert.equal(cache.stats().l2.entries, 0);
   });
 
   test('warm() fetches what is missing, reports progress, persists to L2', async (t) => {
