@@ -18,9 +18,18 @@ export interface PeerLinkOptions {
   readonly signal: AbortSignal;
   /** Time the peer gets to prove the channel binding. Default 10000. */
   readonly bindingTimeoutMs?: number;
-  /** Host: how long an authenticated channel of a less preferred kind waits for a preferred one. Default 300 ms. */
+  /** Host: how long an authenticated channel of a less preferred kind waits for a preferred one. Default 1000 ms. */
   readonly preferenceGraceMs?: number;
+  /**
+   * Extra ICE servers for this link's sessions (short-lived TURN credentials from the signal
+   * server). While the promise is pending, the peer's room messages are queued, so no session
+   * starts without them; it must settle (the rendezvous bounds it) - a rejection means none.
+   */
+  readonly iceServers?: Promise<readonly string[]>;
 }
+
+/** Room messages held while the ICE servers are still being fetched. */
+const MAX_QUEUED_MESSAGES = 256;
 
 /**
  * Everything between "PAKE done" and "one authenticated channel": sealed room channel, the
@@ -43,6 +52,9 @@ export class PeerLink {
   #startedKinds = 0;
   #resolve!: (c: AuthenticatedChannel) => void;
   #reject!: (e: TransportError) => void;
+  #iceServers: readonly string[] = [];
+  /** Set while `iceServers` is pending. */
+  #queue: string[] | undefined;
   readonly #onAbort = (): void => this.fail(TransportError.ABORTED());
 
   constructor(opts: PeerLinkOptions) {
@@ -62,12 +74,29 @@ export class PeerLink {
       return;
     }
     opts.signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (opts.iceServers) {
+      this.#queue = [];
+      opts.iceServers
+        .catch(() => [])
+        .then((servers) => {
+          this.#iceServers = servers;
+          const queued = this.#queue ?? [];
+          this.#queue = undefined;
+          for (const payload of queued) this.deliver(payload);
+        });
+    }
     if (role === 'host') this.#sendRoom({ t: 'hello', kinds: this.#available() });
   }
 
   /** Feeds one relay payload from the peer. Any decoding or authentication failure aborts the link. */
   deliver(payload: string): void {
     if (this.#done) return;
+    if (this.#queue) {
+      if (this.#queue.length >= MAX_QUEUED_MESSAGES)
+        this.fail(TransportError.BAD_SIGNAL('too many messages before the transports started'));
+      else this.#queue.push(payload);
+      return;
+    }
     let msg: RoomMessage;
     try {
       msg = decodeRoomMessage(this.#sealed.open(payload));
@@ -160,7 +189,10 @@ export class PeerLink {
     this.#startedKinds++;
     let session: TransportSession;
     try {
-      session = transport.createSession(this.#opts.role, { signal: ac.signal });
+      session = transport.createSession(this.#opts.role, {
+        signal: ac.signal,
+        ...(this.#iceServers.length > 0 && { iceServers: this.#iceServers }),
+      });
     } catch (err) {
       this.#failures.push(asTransportError(err));
       this.#failedKinds.add(kind);
@@ -258,7 +290,7 @@ export class PeerLink {
       if (this.#done || h === undefined) return;
       this.#win(h);
       h.send(Uint8Array.of(SELECT)).catch(() => {});
-    }, this.#opts.preferenceGraceMs ?? 300);
+    }, this.#opts.preferenceGraceMs ?? 1000);
   }
 
   #win(ch: AuthenticatedChannel): void {
@@ -285,10 +317,15 @@ export class PeerLink {
       const worst =
         this.#failures.find((e) => e.code === 'TRANSPORT_BINDING_MISMATCH') ??
         this.#failures.find((e) => e.code === 'TRANSPORT_ABORTED') ??
-        TransportError.CONNECT_FAILED('No transport could connect', {
-          details: { failures: this.#failures.map((e) => e.code) },
-          cause: this.#failures[0],
-        });
+        // The message carries each transport's reason (e.g. "no relay candidate: TURN
+        // unreachable"), so whoever reads only the message still learns the cause.
+        TransportError.CONNECT_FAILED(
+          `No transport could connect: ${this.#failures.map((e) => e.message).join('; ')}`,
+          {
+            details: { failures: this.#failures.map((e) => e.code) },
+            cause: this.#failures[0],
+          },
+        );
       this.fail(worst);
     }
   }
