@@ -3,7 +3,7 @@ import { TransportError } from '@wormhole/transport';
 import { DataChannelPeerChannel, safe } from './datachannel-channel.js';
 import { normaliseFingerprint, sdpFingerprint } from './fingerprint.js';
 import type { NativeDataChannel, NativeModule, NativePeerConnection } from './native.js';
-import type { ResolvedOptions } from './options.js';
+import { parseIceServer, type ResolvedOptions } from './options.js';
 import { type CandidateSignal, type DataChannelSignal, parseSignal } from './signals.js';
 
 /** Label of the one DataChannel a session opens; anything else the peer opens is refused. */
@@ -12,6 +12,12 @@ export const CHANNEL_LABEL = 'wormhole';
 const MAX_EARLY_CANDIDATES = 64;
 /** Retries of candidates that arrive before libdatachannel's ICE transport exists (10 ms apart). */
 const MAX_CANDIDATE_RETRIES = 200;
+
+/** Records the `typ` of an ICE candidate line (host/srflx/prflx/relay). */
+function noteType(into: Set<string>, candidate: string): void {
+  const m = / typ (host|srflx|prflx|relay)\b/.exec(candidate);
+  if (m?.[1]) into.add(m[1]);
+}
 
 /** Hooks from the owning transport, so it can close what is still open. */
 export interface SessionHost {
@@ -44,12 +50,19 @@ export class DataChannelSession implements TransportSession {
   #haveRemoteDescription = false;
   #candidateRetries = 0;
   #earlyCandidates: CandidateSignal[] = [];
+  /** Extra ICE servers of this attempt (ConnectOptions.iceServers), e.g. short-lived TURN. */
+  readonly #extraIceServers: readonly string[];
+  /** Candidate types seen on each side, so a failure can say why (e.g. no relay: TURN down). */
+  readonly #localTypes = new Set<string>();
+  readonly #remoteTypes = new Set<string>();
+  #turnServers = 0;
   readonly #onAbort = (): void => this.#fail(TransportError.ABORTED('datachannel: connect aborted'));
 
   constructor(role: 'host' | 'client', options: ConnectOptions, host: SessionHost) {
     this.#role = role;
     this.#host = host;
     this.#abortSignal = options.signal;
+    this.#extraIceServers = options.iceServers ?? [];
     this.connected = new Promise<PeerChannel>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -93,8 +106,12 @@ export class DataChannelSession implements TransportSession {
     // Late signals after close are harmless; libdatachannel throws if we pass them on.
     if (pc === undefined || (this.#settled && (this.#channel === undefined || this.#channel.isClosed)))
       return;
-    if (parsed.type === 'description') this.#handleDescription(pc, parsed);
-    else if (!this.#haveRemoteDescription) {
+    if (parsed.type === 'description') {
+      this.#handleDescription(pc, parsed);
+      return;
+    }
+    noteType(this.#remoteTypes, parsed.candidate);
+    if (!this.#haveRemoteDescription) {
       if (this.#earlyCandidates.length >= MAX_EARLY_CANDIDATES) {
         throw new TransportError(
           'TRANSPORT_BAD_SIGNAL',
@@ -111,7 +128,18 @@ export class DataChannelSession implements TransportSession {
   }
 
   #start(): void {
-    const pc = new this.#host.native.PeerConnection(`wormhole-${this.#role}`, this.#host.options.rtcConfig);
+    const base = this.#host.options.rtcConfig;
+    const iceServers = [...base.iceServers];
+    for (const url of this.#extraIceServers) {
+      // Per-attempt servers come from the signal server: a malformed one is skipped, not fatal
+      // (the configured servers and host candidates may still connect).
+      try {
+        iceServers.push(parseIceServer(url));
+      } catch {}
+    }
+    this.#turnServers = iceServers.filter((s) => typeof s !== 'string' && s.relayType !== undefined).length;
+    const rtcConfig = iceServers.length === base.iceServers.length ? base : { ...base, iceServers };
+    const pc = new this.#host.native.PeerConnection(`wormhole-${this.#role}`, rtcConfig);
     this.#pc = pc;
     pc.onLocalDescription((sdp, type) => {
       // The client (offerer, ICE-controlling) takes the DTLS client role by offering
@@ -128,7 +156,10 @@ export class DataChannelSession implements TransportSession {
           : sdp;
       this.#emit({ type: 'description', sdp: out, sdpType: type });
     });
-    pc.onLocalCandidate((candidate, mid) => this.#emit({ type: 'candidate', candidate, mid }));
+    pc.onLocalCandidate((candidate, mid) => {
+      noteType(this.#localTypes, candidate);
+      this.#emit({ type: 'candidate', candidate, mid });
+    });
     pc.onStateChange((state) => {
       if (state === 'failed' || state === 'closed') {
         this.#fail(
@@ -231,7 +262,17 @@ export class DataChannelSession implements TransportSession {
   #stateText(): string {
     const pc = this.#pc;
     if (pc === undefined) return 'no peer connection';
-    return `ICE ${safe(() => pc.iceState(), '?')}, gathering ${safe(() => pc.gatheringState(), '?')}, connection ${safe(() => pc.state(), '?')}`;
+    const types = (s: Set<string>) => (s.size === 0 ? 'none' : [...s].sort().join(','));
+    let text = `ICE ${safe(() => pc.iceState(), '?')}, gathering ${safe(() => pc.gatheringState(), '?')}, connection ${safe(() => pc.state(), '?')}; candidates local ${types(this.#localTypes)}, remote ${types(this.#remoteTypes)}`;
+    // The usual cause of an ICE failure between two NATs: no direct pair works and no side has
+    // a relay candidate. Say which half of that is true.
+    if (!this.#localTypes.has('relay') && !this.#remoteTypes.has('relay')) {
+      text +=
+        this.#turnServers === 0
+          ? '; no TURN server configured, so no relay fallback'
+          : '; no relay candidate on either side: TURN server unreachable or refused the credentials';
+    }
+    return text;
   }
 
   #succeed(dc: NativeDataChannel): void {

@@ -17,6 +17,7 @@ import { passwordToScalar, Spake2 } from './spake2.js';
 import { RISTRETTO255_GROUP } from './spake2-groups.js';
 import type { Transport } from './transport.js';
 import { TransportError } from './transport-error.js';
+import { fetchTurnIceServers } from './turn-ice-servers.js';
 
 export interface DialRendezvousOptions {
   /** The join code a person typed. Either this or `resume`. */
@@ -82,6 +83,8 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
   let client: SignalClient | undefined;
   try {
     client = await SignalClient.connect(signalUrl, { signal: ac.signal });
+    // Short-lived TURN credentials, fetched while the PAKE runs; never rejects ([] without TURN).
+    const iceServers = fetchTurnIceServers(client);
     const joined = await client.join(nameplate);
     const result = await runClient(
       client,
@@ -91,6 +94,7 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
       ticket,
       opts.transports,
       ac.signal,
+      iceServers,
     );
     return {
       channel: result.channel,
@@ -134,6 +138,7 @@ function runClient(
   ticket: (ResumeTicket & { secretBytes: Uint8Array }) | undefined,
   transports: readonly Transport[],
   signal: AbortSignal,
+  iceServers: Promise<readonly string[]>,
 ): Promise<{ channel: PeerChannel; keys: SessionKeys }> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -255,6 +260,7 @@ function runClient(
         transports,
         send: (payload) => client.relay(payload, hostId),
         signal,
+        iceServers,
       });
       link.result.then(
         (channel) => {

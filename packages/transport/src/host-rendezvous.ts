@@ -17,6 +17,7 @@ import { passwordToScalar, Spake2, type Spake2Result } from './spake2.js';
 import { RISTRETTO255_GROUP } from './spake2-groups.js';
 import type { Transport } from './transport.js';
 import { TransportError } from './transport-error.js';
+import { TURN_CREDENTIALS_TIMEOUT_MS, turnCredentialsToIceServers } from './turn-ice-servers.js';
 
 /** PAKE identities: role + nameplate (RFC 9382 A/B). */
 export const pakeIdentities = (nameplate: string): { idA: Uint8Array; idB: Uint8Array } => ({
@@ -97,6 +98,8 @@ type PeerState = {
   pake?: Spake2Result;
   resume?: { id: string; secret: Uint8Array; nonceA: Uint8Array; nonceB: Uint8Array };
   link?: PeerLink;
+  /** Short-lived TURN servers for this client's ICE sessions (fetched while the PAKE runs). */
+  iceServers?: Promise<readonly string[]>;
 };
 
 class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements HostRendezvous {
@@ -105,6 +108,7 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
   readonly #opts: HostRendezvousOptions;
   readonly #store: TicketStore;
   #client: SignalClient | undefined;
+  #turnCache: { servers: Promise<readonly string[]>; refreshAt: number } | undefined;
   #words: string[] = [];
   #peers = new Map<string, PeerState>();
   #closed = false;
@@ -160,6 +164,35 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
     client.on('room-expired', () => {
       if (this.#client === client && !this.#closed) void this.#rotateRoom('reconnected');
     });
+  }
+
+  /**
+   * TURN credentials from the signal server, reused while at least half their lifetime is
+   * left (they are valid for the server's TTL; every client needs fresh ones only that often).
+   * Resolves `[]` when the server has no TURN service.
+   */
+  #turnServers(): Promise<readonly string[]> {
+    const cached = this.#turnCache;
+    if (cached && Date.now() < cached.refreshAt) return cached.servers;
+    const client = this.#client;
+    if (!client) return Promise.resolve([]);
+    const requestedAt = Date.now();
+    const servers = client
+      .requestTurnCredentials()
+      .then((creds) => {
+        this.#turnCache = {
+          servers: Promise.resolve(turnCredentialsToIceServers(creds)),
+          refreshAt: requestedAt + (creds.ttlSeconds * 1000) / 2,
+        };
+        return turnCredentialsToIceServers(creds);
+      })
+      .catch(() => {
+        this.#turnCache = undefined;
+        return [];
+      });
+    // Concurrent clients share one request; the cache entry is replaced once it answers.
+    this.#turnCache = { servers: withTimeout(servers), refreshAt: Number.POSITIVE_INFINITY };
+    return this.#turnCache.servers;
   }
 
   #scheduleReconnect(): void {
@@ -251,7 +284,7 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
       () => this.#dropPeer(peerId, TransportError.TIMEOUT('Client did not finish connecting in time')),
       this.#opts.handshakeTimeoutMs ?? 30_000,
     );
-    const peer: PeerState = { peerId, ac, timer, stage };
+    const peer: PeerState = { peerId, ac, timer, stage, iceServers: this.#turnServers() };
     this.#peers.set(peerId, peer);
     return peer;
   }
@@ -307,6 +340,7 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
       transports: this.#opts.transports,
       send: (payload) => this.#send(peer.peerId, payload),
       signal: peer.ac.signal,
+      ...(peer.iceServers && { iceServers: peer.iceServers }),
     });
     peer.link = link;
     link.result.then(
@@ -394,6 +428,15 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
     }
     this.emit('close');
   }
+}
+
+/** Bounds a credentials fetch: a slow signal server costs the relay, never the connection. */
+function withTimeout(p: Promise<readonly string[]>): Promise<readonly string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<readonly string[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), TURN_CREDENTIALS_TIMEOUT_MS);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -80,3 +80,8 @@ export {
 } from './spake2-groups.js';
 export * from './transport.js';
 export * from './transport-error.js';
+export {
+  fetchTurnIceServers,
+  TURN_CREDENTIALS_TIMEOUT_MS,
+  turnCredentialsToIceServers,
+} from './turn-ice-servers.js';

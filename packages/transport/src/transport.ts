@@ -10,6 +10,12 @@ export type TransportSignal = Readonly<Record<string, unknown>>;
 export interface ConnectOptions {
   /** Cancels the attempt; the session then rejects with TRANSPORT_ABORTED and frees everything. */
   readonly signal: AbortSignal;
+  /**
+   * Extra ICE servers for this one attempt (`stun:host:port`, `turn:user:pass@host:port`), e.g.
+   * short-lived TURN credentials the signal server handed out during the rendezvous. Added to
+   * the transport's configured servers; transports without ICE ignore it.
+   */
+  readonly iceServers?: readonly string[];
 }
 
 /**
