@@ -35,6 +35,10 @@ export type NatMode =
 
 export interface Variant {
   readonly id: number;
+  /** Shown in tables; default the id. */
+  readonly label?: string;
+  /** Attempts for this variant regardless of the run's setting (evidence rows). */
+  readonly attempts?: number;
   readonly name: string;
   readonly natA: NatMode;
   readonly natB: NatMode;
@@ -97,6 +101,21 @@ export const VARIANTS: readonly Variant[] = [
     kinds: ['tls', 'datachannel'],
     expect: 'direct-tls',
   },
+  {
+    // Evidence for the limit, not a target: with UDP gone the only ICE path left would be TURN
+    // over TCP, which the signal server hands out (?transport=tcp) and coturn serves, but
+    // libdatachannel's libjuice backend gathers no candidate from it.
+    id: 6,
+    label: '5b',
+    name: 'UDP blocked on client side, datachannel only (TURN/TCP offered)',
+    natA: 'eim',
+    natB: 'eim',
+    turn: true,
+    udpBlockedB: true,
+    kinds: ['datachannel'],
+    expect: 'fail',
+    attempts: 3,
+  },
 ];
 
 export interface PathSeen {
@@ -130,6 +149,8 @@ export interface RunOptions {
   readonly readMiB?: number;
   /** datachannel connect bound (ms); what variant 4 waits before failing. Default 10000. */
   readonly connectTimeoutMs?: number;
+  /** Bound on the client's whole run (attempts + read); exceeding it fails the variant. */
+  readonly budgetMs?: number;
   readonly onLog?: (line: string) => void;
 }
 
@@ -383,7 +404,7 @@ const nodeArgs = (script: string, ...args: string[]) => [
  */
 export async function runVariant(v: Variant, opts: RunOptions = {}): Promise<VariantResult> {
   const p = opts.prefix ?? 'whlab';
-  const attempts = opts.attempts ?? 20;
+  const attempts = v.attempts ?? opts.attempts ?? 20;
   const readMiB = v.expect === 'fail' ? 0 : (opts.readMiB ?? 32);
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const log: string[] = [];
@@ -516,7 +537,7 @@ export async function runVariant(v: Variant, opts: RunOptions = {}): Promise<Var
           attempts,
           // Failing attempts each wait for the connect bound: run them 10 at a time.
           parallel: fail ? 10 : 1,
-          dialTimeoutMs: connectTimeoutMs + 20_000,
+          dialTimeoutMs: connectTimeoutMs + 5000,
           file: `/${file}`,
           readBytes: size,
           sha256,
@@ -572,7 +593,7 @@ export function summarize(r: VariantResult): {
   const failText =
     fails.length > 0 ? `failed: ${[...new Set(fails.map((f) => f.error?.code))].join(', ')}` : '';
   return {
-    variant: `${r.variant.id}. ${r.variant.name}`,
+    variant: `${r.variant.label ?? r.variant.id}. ${r.variant.name}`,
     success: `${ok.length}/${r.attempts.length}`,
     path: [...[...paths].map(([k, n]) => `${k} ×${n}`), failText].filter(Boolean).join('; '),
     p50: `${percentile(times, 0.5).toFixed(0)} ms`,

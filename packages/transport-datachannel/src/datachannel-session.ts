@@ -156,9 +156,16 @@ export class DataChannelSession implements TransportSession {
           : sdp;
       this.#emit({ type: 'description', sdp: out, sdpType: type });
     });
+    const startedAt = Date.now();
     pc.onLocalCandidate((candidate, mid) => {
       noteType(this.#localTypes, candidate);
-      this.#emit({ type: 'candidate', candidate, mid });
+      // Relay candidates wait (see relayCandidateDelayMs): the peer cannot reach our relay, nor
+      // open its NAT toward it, before it knows it, so direct pairs get to win first.
+      const wait = / typ relay\b/.test(candidate)
+        ? startedAt + this.#host.options.relayCandidateDelayMs - Date.now()
+        : 0;
+      if (wait <= 0) this.#emit({ type: 'candidate', candidate, mid });
+      else setTimeout(() => this.#emit({ type: 'candidate', candidate, mid }), wait).unref();
     });
     pc.onStateChange((state) => {
       if (state === 'failed' || state === 'closed') {

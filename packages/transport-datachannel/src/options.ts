@@ -24,6 +24,14 @@ export interface DataChannelTransportOptions {
   readonly enableIceUdpMux?: boolean;
   /** How long a session may take to connect before it fails. Default 15000 ms. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Under `iceTransportPolicy: 'all'`, our relay (TURN) candidates are signalled to the peer no
+   * earlier than this many ms after the session started, so direct pairs get a head start.
+   * Without it, libjuice often nominates a relay pair that happened to succeed first between two
+   * NATs that hole-punch fine (measured in the NAT lab: relayed in 11 of 20 tries). A relayed
+   * connection costs up to this much more setup. Default 700 ms; 0 disables.
+   */
+  readonly relayCandidateDelayMs?: number;
   /** Largest message `send` accepts, at most 256 KiB. Default 256 KiB. */
   readonly maxMessageBytes?: number;
   /**
@@ -37,6 +45,7 @@ export interface DataChannelTransportOptions {
 export interface ResolvedOptions {
   readonly rtcConfig: NativeRtcConfig;
   readonly connectTimeoutMs: number;
+  readonly relayCandidateDelayMs: number;
   readonly maxMessageBytes: number;
   readonly highWaterMarkBytes: number;
   /** iceServers with passwords removed, for error messages and logs. */
@@ -120,6 +129,10 @@ export function resolveOptions(options: DataChannelTransportOptions): ResolvedOp
   if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
     throw badOption('connectTimeoutMs must be a positive number');
   }
+  const relayCandidateDelayMs = policy === 'relay' ? 0 : (options.relayCandidateDelayMs ?? 700);
+  if (!Number.isFinite(relayCandidateDelayMs) || relayCandidateDelayMs < 0) {
+    throw badOption('relayCandidateDelayMs must be a non-negative number');
+  }
   const highWaterMarkBytes = options.highWaterMarkBytes ?? 1024 * 1024;
   if (!Number.isInteger(highWaterMarkBytes) || highWaterMarkBytes < 0) {
     throw badOption('highWaterMarkBytes must be a non-negative integer');
@@ -137,6 +150,7 @@ export function resolveOptions(options: DataChannelTransportOptions): ResolvedOp
   return {
     rtcConfig,
     connectTimeoutMs,
+    relayCandidateDelayMs,
     maxMessageBytes,
     highWaterMarkBytes,
     iceServersRedacted: (options.iceServers ?? []).map(redactIceServer),
