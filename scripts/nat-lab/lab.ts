@@ -535,8 +535,8 @@ export async function runVariant(v: Variant, opts: RunOptions = {}): Promise<Var
           ...common,
           code,
           attempts,
-          // Failing attempts each wait for the connect bound: run them 10 at a time.
-          parallel: fail ? 10 : 1,
+          // Failing attempts each wait for the connect bound: run them 7 at a time (a room holds 8 peers).
+          parallel: fail ? 7 : 1,
           dialTimeoutMs: connectTimeoutMs + 5000,
           file: `/${file}`,
           readBytes: size,
@@ -544,10 +544,21 @@ export async function runVariant(v: Variant, opts: RunOptions = {}): Promise<Var
         }),
       ),
     );
-    const budget = fail
-      ? Math.ceil(attempts / 10) * (connectTimeoutMs + 25_000)
-      : attempts * 35_000 + 120_000;
-    await client.waitFor('done', budget);
+    const budget =
+      opts.budgetMs ??
+      (fail
+        ? Math.ceil(attempts / 7) * (connectTimeoutMs + 10_000)
+        : attempts * (connectTimeoutMs + 6000) + 120_000);
+    try {
+      await client.waitFor('done', budget);
+    } catch (err) {
+      // A hung peer (see the libdatachannel deadlock in its README) fails the variant, bounded.
+      const got = client.events.filter((e) => e.event === 'attempt');
+      throw new Error(
+        `variant ${v.id}: client did not finish within ${budget} ms (${got.length}/${attempts} attempts reported: ${JSON.stringify(got.slice(-3))})`,
+        { cause: err },
+      );
+    }
     await new Promise((r) => setTimeout(r, 200)); // the host's last peer-connected line
     const read = client.events.find((e) => e.event === 'read') as VariantResult['read'];
     return {

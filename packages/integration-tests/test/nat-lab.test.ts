@@ -34,6 +34,8 @@ async function run(id: number): Promise<VariantResult> {
     attempts: ATTEMPTS,
     readMiB: READ_MIB,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    // A hung peer fails its variant after this instead of stalling CI.
+    budgetMs: 100_000,
   });
   const s = summarize(r);
   console.log(`# nat-lab ${s.variant}: ${s.success}, ${s.path}, setup p50 ${s.p50} p99 ${s.p99}, ${s.mbps}`);
@@ -127,6 +129,6 @@ describe('NAT lab: two home networks behind Linux NATs', { skip: skip ?? false }
     // Only host candidates on the blocked side: no STUN answer, no UDP relay, and no TCP relay
     // although turn:...?transport=tcp was handed out. If this starts connecting, node-datachannel
     // gained TURN/TCP: update the README limits and make variant 5 use it.
-    assertFailedClearly(r, /candidates local host, .*no relay candidate on either side/);
+    assertFailedClearly(r, /candidates local host, remote [^;)]*relay/);
   });
 });
