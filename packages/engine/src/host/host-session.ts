@@ -88,6 +88,19 @@ const WRITE_OPS = new Set<number>([
   FsOp.SYMLINK,
 ]);
 
+/**
+ * The chunk size announced on a channel whose frames carry at most `maxBody` body bytes.
+ * Halving (rather than rounding down to 4 KiB) keeps a power-of-two chunk a divisor of the
+ * cache's 256 KiB chunks: on a DataChannel (256 KiB per message including the header) a
+ * 256 KiB request becomes two 128 KiB requests, not 252 KiB + 4 KiB.
+ */
+export function fitChunk(requested: number, maxBody: number): number {
+  let chunk = requested;
+  while (chunk > maxBody && chunk % 8192 === 0 && chunk / 2 >= 4096) chunk /= 2;
+  if (chunk > maxBody) chunk = Math.floor(maxBody / 4096) * 4096;
+  return Math.max(4096, chunk);
+}
+
 /** Serves one PeerChannel. Not exported from the package: `ShareHost.attach` creates these. */
 export class HostSessionImpl implements HostSession {
   readonly id: string;
@@ -124,7 +137,7 @@ export class HostSessionImpl implements HostSession {
       this.#resolveClosed = r;
     });
     this.#maxBody = Math.min(MAX_FRAME_BYTES, channel.maxMessageBytes) - FRAME_HEADER_BYTES;
-    this.#chunkSize = Math.max(4096, Math.min(ctx.chunkSize, Math.floor(this.#maxBody / 4096) * 4096));
+    this.#chunkSize = fitChunk(ctx.chunkSize, this.#maxBody);
     channel.on('message', this.#onMessage);
     channel.on('close', this.#onClose);
     if (channel.isClosed) {

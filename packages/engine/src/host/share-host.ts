@@ -18,7 +18,7 @@ export interface ShareHostOptions {
   readonly root: string;
   /** Refuse every write op with EROFS. Default true (the only mode implemented today). */
   readonly readOnly?: boolean;
-  /** Read size the host announces in HELLO; clients split big reads into it. Default 128 KiB. */
+  /** Read size the host announces in HELLO (capped to what each channel carries); clients split big reads into it. Default 256 KiB. */
   readonly chunkSize?: number;
   /** Push `invalidate` events when files change. Default true. */
   readonly watch?: boolean;
@@ -53,6 +53,13 @@ export interface ShareHost {
 }
 
 /**
+ * Read size announced to clients: one request per 256 KiB cache chunk of a mount (halved on
+ * channels whose messages are smaller, see `fitChunk`). Measured against 128 KiB: see
+ * docs/bench/remotefs.md.
+ */
+const DEFAULT_HOST_CHUNK = 256 * 1024;
+
+/**
  * Creates a host for one directory. Rejects with EngineError ENGINE_BAD_ROOT when `root` is
  * not an openable directory (or the platform lacks /proc/self/fd).
  */
@@ -60,7 +67,7 @@ export async function createShareHost(options: ShareHostOptions): Promise<ShareH
   const readOnly = options.readOnly ?? true;
   if (!readOnly)
     throw EngineError.BAD_ROOT(options.root, new Error('read-write shares are not implemented yet'));
-  const chunkSize = options.chunkSize ?? 128 * 1024;
+  const chunkSize = options.chunkSize ?? DEFAULT_HOST_CHUNK;
   if (!Number.isInteger(chunkSize) || chunkSize < 4096 || chunkSize > MAX_READ_BYTES)
     throw EngineError.BAD_ROOT(options.root, new Error(`chunkSize must be 4096..${MAX_READ_BYTES}`));
   const logger = options.logger ?? silentLogger;
