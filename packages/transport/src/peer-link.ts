@@ -28,6 +28,9 @@ export interface PeerLinkOptions {
   readonly iceServers?: Promise<readonly string[]>;
 }
 
+/** After the peer gave up, how long our own still-running sessions get to report their reason. */
+const PEER_ABORT_GRACE_MS = 3000;
+
 /** Room messages held while the ICE servers are still being fetched. */
 const MAX_QUEUED_MESSAGES = 256;
 
@@ -46,6 +49,7 @@ export class PeerLink {
   /** Host: best authenticated channel so far, waiting for a preferred kind (see #offer). */
   #held: AuthenticatedChannel | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
+  #peerGaveUp: NodeJS.Timeout | undefined;
   #done = false;
   #failures: TransportError[] = [];
   readonly #failedKinds = new Set<TransportKind>();
@@ -126,6 +130,7 @@ export class PeerLink {
   #finish(): void {
     this.#done = true;
     clearTimeout(this.#graceTimer);
+    clearTimeout(this.#peerGaveUp);
     this.#opts.signal.removeEventListener('abort', this.#onAbort);
     for (const { session, ac } of this.#sessions.values()) {
       if (this.#winner && session.kind === this.#winner.kind) continue;
@@ -178,8 +183,17 @@ export class PeerLink {
         }
         return;
       }
-      case 'abort':
-        throw TransportError.CONNECT_FAILED(`Peer gave up: ${msg.reason}`);
+      case 'abort': {
+        const gaveUp = TransportError.CONNECT_FAILED(`Peer gave up: ${msg.reason}`);
+        // When the peer's ICE timed out a moment before ours, our own sessions' failure says
+        // why (candidate types, missing relay); "peer gave up" alone does not. Give them a
+        // short while to report, then fail with whatever we have.
+        const pending = this.#sessions.size > this.#failedKinds.size;
+        if (msg.reason !== 'TRANSPORT_CONNECT_FAILED' && msg.reason !== 'TRANSPORT_TIMEOUT') throw gaveUp;
+        if (!pending) throw gaveUp;
+        this.#peerGaveUp ??= setTimeout(() => this.fail(gaveUp), PEER_ABORT_GRACE_MS);
+        return;
+      }
     }
   }
 
