@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { createRemoteFs, createShareHost } from '../../packages/engine/src/index.js';
 import type { PeerChannel, Transport, TransportSignal } from '../../packages/transport/src/index.js';
 import { tlsTransport } from '../../packages/transport-tls/src/index.js';
-import { createSelfSignedCertificate } from '../../packages/transport-tls/src/self-signed-cert.js';
+import { createSelfSignedCertificate } from '../../packages/transport/src/direct/self-signed-cert.js';
 import { webTransportTransport } from '../../packages/transport-webtransport/src/index.js';
 
 type Kind = 'tls' | 'webtransport';

@@ -20,7 +20,7 @@
  * await Promise.all([hostSide.close(), clientSide.close()]);
  * ```
  */
-export type { ListenSignal } from './listen-signal.js';
+export type { ListenSignal } from '@wormhole/transport/direct';
 export type { TlsTransportOptions } from './options.js';
 export { DEFAULT_MAX_MESSAGE_BYTES } from './options.js';
 export { tlsTransport } from './tls-transport.js';

@@ -1,7 +1,7 @@
 import type { ConnectOptions, Transport, TransportSession } from '@wormhole/transport';
-import { advertisedAddresses } from './advertise-addresses.js';
+import { advertisedAddresses } from '@wormhole/transport/direct';
 import { type ResolvedTlsOptions, resolveOptions, type TlsTransportOptions } from './options.js';
-import { createSelfSignedCertificate, type SelfSignedCertificate } from './self-signed-cert.js';
+import { createSelfSignedCertificate, type SelfSignedCertificate } from '@wormhole/transport/direct';
 import { TlsListener } from './tls-listener.js';
 import type { TlsPeerChannel } from './tls-peer-channel.js';
 import { TlsSession, type TlsSessionContext } from './tls-session.js';

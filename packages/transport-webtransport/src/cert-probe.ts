@@ -1,6 +1,6 @@
 import { connect } from 'node:tls';
-import type { HostPort } from './listen-signal.js';
-import { sha256Hex } from './self-signed-cert.js';
+import type { HostPort } from '@wormhole/transport/direct';
+import { sha256Hex } from '@wormhole/transport/direct';
 
 /**
  * After a failed WebTransport handshake, finds out whether the server presented a certificate

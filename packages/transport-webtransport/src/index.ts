@@ -21,7 +21,7 @@
  * await Promise.all([hostSide.close(), clientSide.close()]);
  * ```
  */
-export type { ListenSignal } from './listen-signal.js';
+export type { ListenSignal } from '@wormhole/transport/direct';
 export { type WtMode, webTransportMode } from './native.js';
 export type { WebTransportTransportOptions } from './options.js';
 export { DEFAULT_MAX_MESSAGE_BYTES } from './options.js';

@@ -1,6 +1,6 @@
+import type { SelfSignedCertificate } from '@wormhole/transport/direct';
 import type { WtBidiStream, WtBinding, WtServer, WtSession } from './native.js';
 import { readExactly } from './read-exactly.js';
-import type { SelfSignedCertificate } from './self-signed-cert.js';
 import { HANDSHAKE_TIMEOUT_MS, SESSION_PATH, TOKEN_BYTES } from './wire.js';
 
 /** What the listener hands a host session whose token matched. */

@@ -1,19 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { PeerChannel, TransportSession, TransportSignal } from '@wormhole/transport';
 import { TransportError } from '@wormhole/transport';
-import { probeCertHash } from './cert-probe.js';
-import { raceDial } from './happy-eyeballs.js';
 import {
   formatHostPort,
   type HostPort,
   type ListenSignal,
   parseHostPort,
   parseListenSignal,
-} from './listen-signal.js';
+  raceDial,
+  type SelfSignedCertificate,
+  sha256Hex,
+} from '@wormhole/transport/direct';
+import { probeCertHash } from './cert-probe.js';
 import type { WtBinding, WtSession } from './native.js';
 import type { ResolvedWebTransportOptions } from './options.js';
 import { readExactly } from './read-exactly.js';
-import { type SelfSignedCertificate, sha256Hex } from './self-signed-cert.js';
 import { ACK, SESSION_PATH, TOKEN_BYTES, tokenFrame } from './wire.js';
 import type { AcceptedSession, WtListener } from './wt-listener.js';
 import { WtPeerChannel } from './wt-peer-channel.js';

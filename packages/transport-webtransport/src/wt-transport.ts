@@ -1,12 +1,15 @@
 import type { ConnectOptions, Transport, TransportSession } from '@wormhole/transport';
-import { advertisedAddresses } from './advertise-addresses.js';
+import {
+  advertisedAddresses,
+  createSelfSignedCertificate,
+  type SelfSignedCertificate,
+} from '@wormhole/transport/direct';
 import { isAvailable, loadBinding, type WtBinding } from './native.js';
 import {
   type ResolvedWebTransportOptions,
   resolveOptions,
   type WebTransportTransportOptions,
 } from './options.js';
-import { createSelfSignedCertificate, type SelfSignedCertificate } from './self-signed-cert.js';
 import { WtListener } from './wt-listener.js';
 import type { WtPeerChannel } from './wt-peer-channel.js';
 import { WtSessionAttempt, type WtSessionContext } from './wt-session.js';

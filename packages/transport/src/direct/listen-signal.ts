@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
-import type { TransportSignal } from '@wormhole/transport';
-import { TransportError } from '@wormhole/transport';
 import { z } from 'zod';
+import type { TransportSignal } from '../transport.js';
+import { TransportError } from '../transport-error.js';
 
 /** Most addresses one signal may carry; more is refused as hostile. */
 export const MAX_ADVERTISED_ADDRESSES = 16;

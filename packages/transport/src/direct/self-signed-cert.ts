@@ -3,8 +3,6 @@ import { generate } from 'selfsigned';
 
 /**
  * A per-Transport-instance identity: a self-signed ECDSA P-256 certificate and its key.
- * Duplicated in transport-webtransport (packages may not import each other sideways).
- * TODO(transport): move to @wormhole/transport so both direct transports share one copy.
  */
 export interface SelfSignedCertificate {
   readonly certPem: string;
