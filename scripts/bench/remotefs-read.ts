@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { createRemoteFs, createShareHost } from '../../packages/engine/src/index.js';
+import { createSelfSignedCertificate } from '../../packages/transport/src/direct/index.js';
 import type { PeerChannel, Transport, TransportSignal } from '../../packages/transport/src/index.js';
 import { tlsTransport } from '../../packages/transport-tls/src/index.js';
-import { createSelfSignedCertificate } from '../../packages/transport/src/direct/self-signed-cert.js';
 import { webTransportTransport } from '../../packages/transport-webtransport/src/index.js';
 
 type Kind = 'tls' | 'webtransport';
@@ -58,6 +58,7 @@ async function hostRole(mode: string, file: string): Promise<void> {
     what === 'remotefs' ? await createShareHost({ root: join(file, '..'), watch: false }) : undefined;
   let session: ReturnType<Transport['createSession']> | undefined;
   process.on('message', (m: { type: string; signal?: TransportSignal }) => {
+    if (m.type === 'cpu') send({ type: 'cpu', usage: process.cpuUsage() });
     // Some transports (webtransport) also signal from the client side.
     if (m.type === 'client-signal' && m.signal) session?.handleSignal(m.signal);
     if (m.type !== 'session') return;
@@ -107,6 +108,36 @@ function dialVia(child: ChildProcess, transport: Transport): Promise<PeerChannel
 
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
+/** CPU ms (user + system) of the client (this process) and the host child since `start`. */
+interface Cpu {
+  client: NodeJS.CpuUsage;
+  host: NodeJS.CpuUsage;
+}
+function hostCpu(child: ChildProcess): Promise<NodeJS.CpuUsage> {
+  return new Promise((resolve) => {
+    const on = (m: { type: string; usage: NodeJS.CpuUsage }) => {
+      if (m.type !== 'cpu') return;
+      child.off('message', on);
+      resolve(m.usage);
+    };
+    child.on('message', on);
+    child.send({ type: 'cpu' });
+  });
+}
+async function cpuStart(child: ChildProcess): Promise<Cpu> {
+  return { host: await hostCpu(child), client: process.cpuUsage() };
+}
+/** CPU ms per GiB moved, client and host: less noisy than MB/s on a shared machine. */
+async function cpuPerGiB(child: ChildProcess, start: Cpu, bytes: number): Promise<[number, number]> {
+  const c = process.cpuUsage(start.client);
+  const h = await hostCpu(child);
+  const gib = bytes / 2 ** 30;
+  return [
+    (c.user + c.system) / 1000 / gib,
+    (h.user - start.host.user + h.system - start.host.system) / 1000 / gib,
+  ];
+}
+
 async function rawSocket(mode: 'tcp' | 'tls-raw', file: string, size: number): Promise<number> {
   const { child, port } = await startHost(mode, file);
   try {
@@ -132,11 +163,12 @@ async function rawSocket(mode: 'tcp' | 'tls-raw', file: string, size: number): P
   }
 }
 
-async function rawChannel(kind: Kind, file: string, size: number): Promise<number> {
+async function rawChannel(kind: Kind, file: string, size: number): Promise<[number, [number, number]]> {
   const { child } = await startHost(`${kind}-channel`, file);
   const transport = makeTransport(kind);
   try {
     const ch = await dialVia(child, transport);
+    const cpu0 = await cpuStart(child);
     const t0 = performance.now();
     await new Promise<void>((resolve) => {
       let got = 0;
@@ -146,8 +178,9 @@ async function rawChannel(kind: Kind, file: string, size: number): Promise<numbe
       });
     });
     const r = mbps(size, performance.now() - t0);
+    const cpu = await cpuPerGiB(child, cpu0, size);
     ch.close();
-    return r;
+    return [r, cpu];
   } finally {
     child.kill();
     await transport.close();
@@ -156,6 +189,8 @@ async function rawChannel(kind: Kind, file: string, size: number): Promise<numbe
 
 interface FsFigures {
   seqMBps: number;
+  /** CPU ms per GiB of the sequential pass: client, host. */
+  seqCpu: [number, number];
   /** The mount's pattern: 256 KiB `read()` calls (one per cache chunk), 32 in flight, in order. */
   chunkMBps: number;
   shaOk: boolean;
@@ -180,6 +215,7 @@ async function remoteFs(
     // Not hashed: the raw channel case does no work per byte either, and sha256 on the client
     // thread (~650 MB/s here) would eat a large share of the client's CPU.
     const step = 8 * 1024 * 1024;
+    const cpu0 = await cpuStart(child);
     const t0 = performance.now();
     const queue: Promise<Uint8Array>[] = [];
     let next = 0;
@@ -195,6 +231,7 @@ async function remoteFs(
       fill();
     }
     const seqMBps = mbps(size, performance.now() - t0);
+    const seqCpu = await cpuPerGiB(child, cpu0, size);
 
     // What the mount's chunk reader does with a full read-ahead window: 256 KiB reads, 32 in
     // flight, in order; this pass also checks the bytes (sha256 on the client thread included).
@@ -251,6 +288,7 @@ async function remoteFs(
     lat32.sort((x, y) => x - y);
     return {
       seqMBps,
+      seqCpu,
       chunkMBps,
       shaOk,
       rand1,
@@ -284,8 +322,10 @@ async function main(): Promise<void> {
     closeSync(fd);
     const sha = h.digest('hex');
     const results: Record<string, unknown> = { mib, randomOps, node: process.version };
-    const tcp = await rawSocket('tcp', file, size);
-    const tlsRaw = await rawSocket('tls-raw', file, size);
+    // BENCH_ONLY_REMOTEFS=1 skips the raw cases (for profiling the RemoteFs client alone).
+    const only = process.env.BENCH_ONLY_REMOTEFS === '1';
+    const tcp = only ? Number.NaN : await rawSocket('tcp', file, size);
+    const tlsRaw = only ? Number.NaN : await rawSocket('tls-raw', file, size);
     results.tcp = tcp;
     results['tls-raw'] = tlsRaw;
     console.log(`raw tcp           ${tcp.toFixed(0)} MB/s`);
@@ -293,12 +333,21 @@ async function main(): Promise<void> {
     const kinds = (process.argv[4] ?? 'tls,webtransport').split(',') as Kind[];
     for (const kind of kinds) {
       try {
-        const ch = await rawChannel(kind, file, size);
+        // The channel before and after RemoteFs: the machine is shared, so the ratio is taken
+        // against the mean of two measurements bracketing the RemoteFs one.
+        const none: [number, [number, number]] = [Number.NaN, [Number.NaN, Number.NaN]];
+        const [chBefore, chCpu] = only ? none : await rawChannel(kind, file, size);
         const f = await remoteFs(kind, file, size, sha, randomOps);
-        results[kind] = { channelMBps: ch, ...f };
-        console.log(`${kind} channel     ${ch.toFixed(0)} MB/s`);
+        const [chAfter] = only ? none : await rawChannel(kind, file, size);
+        const ch = (chBefore + chAfter) / 2;
+        results[kind] = { channelMBps: ch, channelRunsMBps: [chBefore, chAfter], channelCpu: chCpu, ...f };
+        const cpu = ([c, h]: [number, number]) => `CPU/GiB client ${c.toFixed(0)} ms host ${h.toFixed(0)} ms`;
+        console.log(
+          `${kind} channel     ${ch.toFixed(0)} MB/s (mean of ${chBefore.toFixed(0)} before, ${chAfter.toFixed(0)} after); ${cpu(chCpu)}`,
+        );
         console.log(
           `${kind} RemoteFs    ${f.seqMBps.toFixed(0)} MB/s seq (${(f.seqMBps / ch).toFixed(2)}× its channel, ` +
+            `${cpu(f.seqCpu)}, ` +
             `${(f.seqMBps / tcp).toFixed(2)}× tcp) sha256 ${f.shaOk ? 'ok' : 'MISMATCH'}; ` +
             `256 KiB × 32 in flight incl. sha256 ${f.chunkMBps.toFixed(0)} MB/s (${(f.chunkMBps / ch).toFixed(2)}×); ` +
             `random 4 KiB: ${f.rand1.opsPerSec} ops/s p50 ${f.rand1.p50ms.toFixed(3)} ms p99 ${f.rand1.p99ms.toFixed(3)} ms (1 in flight), ` +

@@ -18,57 +18,68 @@ export class FramingError extends Error {
 
 /**
  * Incremental decoder: push chunks as they arrive, get whole messages back. A message that
- * sits inside one chunk is returned as a view into it (no copy); one spanning chunks is
- * concatenated once.
+ * sits inside one chunk is returned as a view into it (no copy). One spanning chunks is copied
+ * once, piece by piece as they arrive, into a buffer of its announced size: TLS hands over
+ * ≤ 16 KiB records, so a 256 KiB message spans ~16 chunks, and gathering them for a
+ * `Buffer.concat` re-copied the tail left over after each message.
  */
 export class LengthPrefixDecoder {
   readonly #max: number;
-  #chunks: Buffer[] = [];
-  #buffered = 0;
+  /** Length header bytes seen so far when a header itself is split across chunks. */
+  readonly #head = Buffer.alloc(4);
+  #headFill = 0;
+  /** The message being assembled, and how much of it has arrived. */
+  #msg: Buffer | undefined;
+  #msgFill = 0;
 
   constructor(maxMessageBytes: number) {
     this.#max = maxMessageBytes;
   }
 
   get bufferedBytes(): number {
-    return this.#buffered;
+    return this.#headFill + this.#msgFill;
   }
 
   push(chunk: Buffer): Buffer[] {
-    if (chunk.byteLength > 0) {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.byteLength;
-    }
     const out: Buffer[] = [];
-    while (this.#buffered >= 4) {
-      const size = this.#peekLength();
+    const end = chunk.byteLength;
+    let pos = 0;
+    while (pos < end) {
+      const msg = this.#msg;
+      if (msg !== undefined) {
+        const n = Math.min(msg.byteLength - this.#msgFill, end - pos);
+        chunk.copy(msg, this.#msgFill, pos, pos + n);
+        this.#msgFill += n;
+        pos += n;
+        if (this.#msgFill === msg.byteLength) {
+          out.push(msg);
+          this.#msg = undefined;
+          this.#msgFill = 0;
+        }
+        continue;
+      }
+      let size: number;
+      if (this.#headFill === 0 && end - pos >= 4) {
+        size = chunk.readUInt32BE(pos);
+        pos += 4;
+      } else {
+        const n = Math.min(4 - this.#headFill, end - pos);
+        chunk.copy(this.#head, this.#headFill, pos, pos + n);
+        this.#headFill += n;
+        pos += n;
+        if (this.#headFill < 4) break;
+        this.#headFill = 0;
+        size = this.#head.readUInt32BE(0);
+      }
       if (size > this.#max) throw new FramingError(`message of ${size} bytes exceeds ${this.#max}`);
-      if (this.#buffered < 4 + size) break;
-      out.push(this.#take(4 + size).subarray(4));
+      if (end - pos >= size) {
+        out.push(chunk.subarray(pos, pos + size));
+        pos += size;
+      } else {
+        this.#msg = Buffer.allocUnsafe(size);
+        this.#msgFill = 0;
+      }
     }
     return out;
-  }
-
-  #peekLength(): number {
-    const first = this.#chunks[0]!;
-    if (first.byteLength >= 4) return first.readUInt32BE(0);
-    const all = Buffer.concat(this.#chunks, this.#buffered);
-    this.#chunks = [all];
-    return all.readUInt32BE(0);
-  }
-
-  #take(n: number): Buffer {
-    const first = this.#chunks[0]!;
-    if (first.byteLength >= n) {
-      if (first.byteLength === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-      this.#buffered -= n;
-      return first.subarray(0, n);
-    }
-    const all = Buffer.concat(this.#chunks, this.#buffered);
-    const rest = all.subarray(n);
-    this.#chunks = rest.byteLength > 0 ? [rest] : [];
-    this.#buffered = rest.byteLength;
-    return all.subarray(0, n);
   }
 }
