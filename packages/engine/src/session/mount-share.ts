@@ -52,7 +52,17 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
     });
     let m: Mount | undefined;
     const fs = remoteFileSystem(r, { reader, cache, onInvalidate: (path) => m?.invalidate(path) });
-    m = await mount(fs, options.mountpoint, { fsname: 'wormhole', readOnly: true, ...options.mount });
+    m = await mount(fs, options.mountpoint, {
+      fsname: 'wormhole',
+      readOnly: true,
+      // The host's invalidation push clears the helper's and our attribute caches at once, but
+      // libfuse2 cannot drop the kernel's: a change shows after the kernel's attribute timeout.
+      // At fuse's 1 s default a rewrite showed after up to 855 ms (bound: 1 s + push latency,
+      // over the 1 s); at 0.5 s after at most 563 ms (15 trials each). The extra getattr
+      // calls are answered from the helper's own cache, without a round trip.
+      attrTimeoutS: 0.5,
+      ...options.mount,
+    });
     const mounted = m;
     let closed = false;
     return {
