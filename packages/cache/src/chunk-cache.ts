@@ -110,6 +110,13 @@ export interface ChunkCache {
 
 const MiB = 1024 * 1024;
 
+/** Copies `bytes` into a SharedArrayBuffer of exactly their size (read-only from then on). */
+function sharedCopy(bytes: Uint8Array): Buffer {
+  const out = Buffer.from(new SharedArrayBuffer(bytes.byteLength));
+  out.set(bytes);
+  return out;
+}
+
 function positive(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
   if (!Number.isSafeInteger(n) || n < 0)
@@ -231,8 +238,16 @@ class TwoTierCache implements ChunkCache {
     if (!Number.isSafeInteger(key.index) || key.index < 0)
       throw CacheError.INVALID_ARGUMENT('index must be >= 0');
     const k = chunkKeyString(key);
-    this.#l1.set(k, key.file, bytes);
-    this.#l2?.put({ key: k, file: key.file, version: key.version, index: key.index, bytes });
+    if (this.#l2 === undefined) {
+      this.#l1.set(k, key.file, bytes);
+      return;
+    }
+    // One copy, shared by both tiers: L1 keeps it, and the writer thread receives the same
+    // memory (a SharedArrayBuffer crosses postMessage without a copy). Before: L1 copied the
+    // transport view, then postMessage structured-cloned the view's whole backing buffer.
+    const shared = sharedCopy(bytes);
+    this.#l1.set(k, key.file, shared);
+    this.#l2.put({ key: k, file: key.file, version: key.version, index: key.index, bytes: shared });
   }
 
   fileEpoch(file: string): number {
