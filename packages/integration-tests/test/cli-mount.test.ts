@@ -660,11 +660,11 @@ describe('wormhole mount lifecycle and bad inputs (embedded signal server)', { s
       [broken, 'line 1'],
       [unknownKey, 'signal_url'],
     ] as const) {
-      for (const args of [
-        ['mount', code, join(base, 'never-mounted')],
-        ['share', root],
-        ['config', 'show'],
-      ]) {
+      // Every command loads the config first; one bad file goes through each command that
+      // would start something, the other two through `mount` only (each run is a process start).
+      const commands = [['mount', code, join(base, 'never-mounted')]];
+      if (file === bad) commands.push(['share', root], ['config', 'show']);
+      for (const args of commands) {
         const r = await cli(args, cliEnv(home, { WORMHOLE_CONFIG: file }));
         assert.equal(r.code, 3, `${args[0]} with ${file}: ${r.stdout}${r.stderr}`);
         const err = r.lines.at(-1) as { event: string; code: string; message: string };
@@ -681,23 +681,16 @@ describe('wormhole mount lifecycle and bad inputs (embedded signal server)', { s
   it('bad join codes fail with a typed error and exit 2; a wrong secret fails typed without mounting', async () => {
     const mnt = join(base, 'bad-code');
     mountpoints.add(mnt);
-    for (const bad of [
-      'not-a-code',
-      '1-zzzz-yyyy',
-      '',
-      '7',
-      '1-guitar',
-      '1-guitar-harbor@',
-      '99999999999-guitar-harbor',
-    ]) {
+    for (const bad of ['not-a-code', '1-zzzz-yyyy', '1-guitar', '99999999999-guitar-harbor']) {
       const r = await cli(['mount', bad, mnt], env);
       assert.equal(r.code, 2, `mount ${JSON.stringify(bad)}: ${r.stdout}${r.stderr}`);
       const err = r.lines.at(-1) as { event: string; code: string };
       assert.equal(err.event, 'error');
       assert.match(err.code, /^(PROTOCOL_BAD_JOIN_CODE|CLI_USAGE)$/, JSON.stringify(err));
-      const g = await cli(['get', bad, '/hello.txt', join(base, 'got.txt')], env);
-      assert.equal(g.code, 2, `get ${JSON.stringify(bad)}: ${g.stdout}${g.stderr}`);
     }
+    const g = await cli(['get', 'not-a-code', '/hello.txt', join(base, 'got.txt')], env);
+    assert.equal(g.code, 2, `get: ${g.stdout}${g.stderr}`);
+    assert.equal(g.lines.at(-1)?.code, 'PROTOCOL_BAD_JOIN_CODE');
     // Well-formed, right nameplate and server, wrong words: the PAKE fails (and burns the code).
     const [head, addr] = code.split('@') as [string, string];
     const nameplate = head.split('-')[0];
