@@ -1,6 +1,6 @@
 // End-to-end chunk-cache benchmark (issue 5, "Benchmark"). Not a test: prints a table + JSON.
 //
-//   node --conditions=@wormhole/source --import tsx scripts/bench/cache-e2e.ts [--size 1024] [--random 2000] [--no-drop]
+//   node --conditions=@wormhole/source --import tsx scripts/bench/cache-e2e.ts [--size 1024] [--random 2000] [--no-drop] [--l2-admission idle|immediate]
 //
 // One run on loopback; a share host in a child process serves one random file over the tls
 // transport; this process is the client. Sequential passes read like FUSE: 128 KiB requests,
@@ -13,6 +13,7 @@
 //   local         fh.read 128 KiB of the same file: page cache dropped (cold disk), then warm
 //   random 4 KiB  1 in flight: reader cold (empty cache, network), RemoteFs.read (no cache),
 //                 reader warm L2 (L1 empty) and warm L1
+// --l2-admission idle|immediate: when cold fills reach L2 (default idle: after the stream).
 // Dropping the page cache (`echo 3 > /proc/sys/vm/drop_caches`) needs root; --no-drop skips it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -196,6 +197,7 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '1024' },
       random: { type: 'string', default: '2000' },
       'no-drop': { type: 'boolean', default: false },
+      'l2-admission': { type: 'string', default: 'idle' },
     },
   });
   const size = Number(values.size) * MiB;
@@ -229,7 +231,9 @@ async function main(): Promise<void> {
     const st = await r.stat('/big.bin');
     const name = '/big.bin';
     const l1MaxBytes = size + 64 * MiB; // the whole file fits: warm L1 is a full re-read
-    const open2 = (): Promise<ChunkCache> => openChunkCache({ l2Path, l1MaxBytes });
+    const l2Admission = values['l2-admission'] === 'immediate' ? 'immediate' : 'idle';
+    out.l2Admission = l2Admission;
+    const open2 = (): Promise<ChunkCache> => openChunkCache({ l2Path, l1MaxBytes, l2Admission });
     const mkReader = (cache: ChunkCache): ChunkReader =>
       createChunkReader({
         cache,
@@ -252,7 +256,11 @@ async function main(): Promise<void> {
     let cache = await open2();
     const reader = mkReader(cache);
     const cold = await fuseSeq(via(reader, fh++), size);
+    const tf = performance.now();
     await cache.flush();
+    const flushMs = performance.now() - tf;
+    out.coldFlushMs = flushMs;
+    console.log(`L2 flush after the cold pass    ${flushMs.toFixed(0)} ms`);
     const coldStats = { reader: reader.stats(), cache: cache.stats() };
     log(
       'cold',

@@ -1,7 +1,7 @@
 import { CacheError } from './cache-error.js';
 import type { ChunkHashAlgorithm } from './chunk-hash.js';
 import { type ChunkKey, chunkKeyString } from './chunk-key.js';
-import type { VerifyProgress } from './l2-messages.js';
+import type { PutItem, VerifyProgress } from './l2-messages.js';
 import { L2Store } from './l2-store.js';
 import type { WriterMode } from './l2-writer-host.js';
 import { MemoryLru } from './memory-lru.js';
@@ -24,6 +24,15 @@ export interface ChunkCacheOptions {
   writer?: WriterMode;
   /** Bytes allowed to wait for the L2 writer; beyond, fills skip L2 (counted). Default 64 MiB. */
   maxPendingWriteBytes?: number;
+  /**
+   * When fills reach L2. 'idle' (default): a fill goes to L1 at once and is written to L2
+   * once no fill arrived for `l2IdleMs` (the end of a stream), when L1 evicts it, or on
+   * flush/close, so a network-bound cold read never shares the CPU with the SQLite writer.
+   * 'immediate': queued for the writer at once.
+   */
+  l2Admission?: 'idle' | 'immediate';
+  /** Quiet time after the last fill before 'idle' admission writes to L2. Default 200 ms. */
+  l2IdleMs?: number;
   /**
    * When better-sqlite3 cannot load: `true` (default) makes openChunkCache reject with
    * CACHE_L2_UNAVAILABLE; `false` opens L1-only and reports the error in `stats().l2.error`.
@@ -60,6 +69,8 @@ export interface CacheStats {
     writesDropped: number;
     /** Bytes waiting for the writer. */
     pendingWriteBytes: number;
+    /** Fills held in L1 only until the next idle moment ('idle' admission). */
+    deferredWrites: number;
     /** Failed reads (treated as misses) and failed write batches (lost fills). */
     readErrors: number;
     writeErrors: number;
@@ -148,7 +159,9 @@ export async function openChunkCache(options: ChunkCacheOptions = {}): Promise<C
       l2Error = err.message;
     }
   }
-  return new TwoTierCache(l1, l2, l2Error, options.l2MaxBytes ?? 10 * 1024 * MiB, options.l2Path);
+  const cache = new TwoTierCache(l1, l2, l2Error, options.l2MaxBytes ?? 10 * 1024 * MiB, options.l2Path);
+  cache.deferWrites(options.l2Admission !== 'immediate', positive('l2IdleMs', options.l2IdleMs, 200));
+  return cache;
 }
 
 class TwoTierCache implements ChunkCache {
@@ -161,6 +174,14 @@ class TwoTierCache implements ChunkCache {
   #globalEpoch = 0;
   #closed = false;
   #c = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, prefetched: 0 };
+  /** 'idle' admission: fills in L1 not yet handed to the L2 writer, oldest first. */
+  #dirty = new Map<string, PutItem>();
+  #defer = false;
+  #idleMs = 200;
+  #lastPut = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #draining: Promise<void> | undefined;
+  #forced = 0;
 
   constructor(
     l1: MemoryLru,
@@ -174,6 +195,66 @@ class TwoTierCache implements ChunkCache {
     this.#l2Error = l2Error;
     this.#l2Max = l2Max;
     this.#l2Path = l2Path;
+    // A deferred fill that L1 pushes out goes to the writer now (or is dropped and counted
+    // when the writer is too far behind, as an immediate fill would be).
+    l1.onEvict = (k) => {
+      const item = this.#dirty.get(k);
+      if (item === undefined) return;
+      this.#dirty.delete(k);
+      this.#l2?.put(item);
+    };
+  }
+
+  deferWrites(on: boolean, idleMs: number): void {
+    this.#defer = on && this.#l2 !== undefined;
+    this.#idleMs = idleMs;
+  }
+
+  #armIdle(): void {
+    if (this.#idleTimer !== undefined) return;
+    const wait = Math.max(1, this.#lastPut + this.#idleMs - performance.now());
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (performance.now() - this.#lastPut < this.#idleMs) this.#armIdle();
+      else void this.#drain();
+    }, wait);
+    this.#idleTimer.unref();
+  }
+
+  /**
+   * Hands deferred fills to the writer, oldest first, never more than the writer's
+   * backlog bound at a time (so nothing is dropped). Stops when a new fill arrives (a stream
+   * resumed) unless a flush/close forces it.
+   */
+  #drain(): Promise<void> {
+    this.#draining ??= (async () => {
+      const l2 = this.#l2;
+      while (l2 !== undefined && l2.writable && this.#dirty.size > 0) {
+        if (this.#forced === 0 && performance.now() - this.#lastPut < this.#idleMs) {
+          this.#armIdle();
+          return;
+        }
+        const [k, item] = this.#dirty.entries().next().value as [string, PutItem];
+        if (!l2.hasRoomFor(item.bytes.byteLength)) {
+          await l2.waitForRoom();
+          continue;
+        }
+        this.#dirty.delete(k);
+        l2.put(item);
+      }
+    })().finally(() => {
+      this.#draining = undefined;
+    });
+    return this.#draining;
+  }
+
+  async #drainAll(): Promise<void> {
+    this.#forced++;
+    try {
+      while (this.#dirty.size > 0 && this.#l2?.writable === true) await this.#drain();
+    } finally {
+      this.#forced--;
+    }
   }
 
   get(key: ChunkKey): Uint8Array | undefined {
@@ -247,7 +328,16 @@ class TwoTierCache implements ChunkCache {
     // transport view, then postMessage structured-cloned the view's whole backing buffer.
     const shared = sharedCopy(bytes);
     this.#l1.set(k, key.file, shared);
-    this.#l2.put({ key: k, file: key.file, version: key.version, index: key.index, bytes: shared });
+    const item: PutItem = { key: k, file: key.file, version: key.version, index: key.index, bytes: shared };
+    this.#dirty.delete(k);
+    // Deferred only while L1 holds the bytes (so deferring costs no memory beyond L1's bound).
+    if (!this.#defer || !this.#l1.has(k)) {
+      this.#l2.put(item);
+      return;
+    }
+    this.#dirty.set(k, item);
+    this.#lastPut = performance.now();
+    this.#armIdle();
   }
 
   fileEpoch(file: string): number {
@@ -261,16 +351,19 @@ class TwoTierCache implements ChunkCache {
   async invalidateFile(file: string): Promise<void> {
     this.#epochs.set(file, (this.#epochs.get(file) ?? 0) + 1);
     this.#l1.deleteFile(file);
+    for (const [k, item] of this.#dirty) if (item.file === file) this.#dirty.delete(k);
     await this.#l2?.invalidateFile(file);
   }
 
   async invalidateAll(): Promise<void> {
     this.#globalEpoch++;
     this.#l1.clear();
+    this.#dirty.clear();
     await this.#l2?.clear();
   }
 
   async flush(): Promise<void> {
+    await this.#drainAll();
     await this.#l2?.flush();
   }
 
@@ -303,6 +396,7 @@ class TwoTierCache implements ChunkCache {
         prefetched: this.#c.prefetched,
         writesDropped: l2?.writesDropped ?? 0,
         pendingWriteBytes: l2?.pendingBytes ?? 0,
+        deferredWrites: this.#dirty.size,
         readErrors: l2?.readErrors ?? 0,
         writeErrors: l2?.writeErrors ?? 0,
         ...(error === undefined ? {} : { error }),
@@ -332,6 +426,8 @@ class TwoTierCache implements ChunkCache {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    await this.#drainAll();
     this.#l1.clear();
     await this.#l2?.close();
   }

@@ -56,6 +56,7 @@ export class L2Store {
   #tick = 0;
   #rid = 0;
   #requests = new Map<number, Pending>();
+  #roomWaiters: Array<() => void> = [];
   #failed: CacheError | undefined;
   #closed = false;
   #read;
@@ -151,6 +152,28 @@ export class L2Store {
     }
   }
 
+  /** False once closed or failed: puts are ignored from then on. */
+  get writable(): boolean {
+    return !this.#closed && this.#failed === undefined;
+  }
+
+  /** True when a put of `size` bytes would not be dropped for backpressure now. */
+  hasRoomFor(size: number): boolean {
+    return this.pendingBytes === 0 || this.pendingBytes + size <= this.#maxPending;
+  }
+
+  /** Resolves when the writer reports progress (a batch committed), fails or closes. */
+  waitForRoom(): Promise<void> {
+    if (this.pendingBytes === 0 || !this.writable) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  #wakeRoomWaiters(): void {
+    const w = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const fn of w) fn();
+  }
+
   /** Queues a write; dropped (and counted) when too many bytes already wait for the writer. */
   put(item: PutItem): void {
     if (this.#closed || this.#failed) return;
@@ -232,6 +255,7 @@ export class L2Store {
           this.writeErrors++;
           this.lastError = m.error;
         }
+        this.#wakeRoomWaiters();
         break;
       case 'progress':
         this.#requests.get(m.rid)?.progress?.(m.progress);
@@ -257,6 +281,7 @@ export class L2Store {
     this.#requests.clear();
     this.pendingBytes = 0;
     this.#queue = [];
+    this.#wakeRoomWaiters();
   }
 
   /** Resolves when every write queued before the call is committed. */
@@ -310,6 +335,7 @@ export class L2Store {
       }
     } finally {
       this.#closed = true;
+      this.#wakeRoomWaiters();
       await this.#writer.terminate();
       this.#db.close();
     }

@@ -13,6 +13,8 @@ export class MemoryLru {
   #map = new Map<string, Entry>();
   #bytes = 0;
   evictions = 0;
+  /** Called for each chunk pushed out by the byte bound (not for delete/deleteFile/clear). */
+  onEvict: ((key: string, bytes: Uint8Array) => void) | undefined;
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
@@ -56,8 +58,10 @@ export class MemoryLru {
     while (this.#bytes + own.byteLength > this.maxBytes) {
       const oldest = this.#map.keys().next();
       if (oldest.done) break;
+      const e = this.#map.get(oldest.value)!;
       this.delete(oldest.value);
       this.evictions++;
+      this.onEvict?.(oldest.value, e.bytes);
     }
     this.#map.set(key, { file, bytes: own });
     this.#bytes += own.byteLength;

@@ -191,7 +191,11 @@ describe('L2 (SQLite)', () => {
 
   test('a writer further behind than maxPendingWriteBytes skips L2 fills (counted), L1 keeps them', async (t) => {
     const dir = tempDir(t);
-    const c = await open(t, { l2Path: join(dir, 'c.db'), maxPendingWriteBytes: 2 * CS });
+    const c = await open(t, {
+      l2Path: join(dir, 'c.db'),
+      maxPendingWriteBytes: 2 * CS,
+      l2Admission: 'immediate',
+    });
     for (let i = 0; i < 10; i++) c.put(key(i), chunk(CS, 8, i)); // synchronously: nothing written yet
     await c.flush();
     const s = c.stats();
@@ -199,6 +203,49 @@ describe('L2 (SQLite)', () => {
     assert.equal(s.l2.entries, 2);
     assert.equal(s.l1.entries, 10);
     assert.equal(s.l2.pendingWriteBytes, 0);
+  });
+
+  test("'idle' admission: fills reach L2 after a quiet period, paced (none dropped), not during a stream", async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const c = await open(t, { l2Path: path, l2IdleMs: 150, maxPendingWriteBytes: 2 * CS });
+    const other = await open(t, { l2Path: path, l1MaxBytes: 0 }); // sees only what is in the file
+    // A "stream": a fill every 20 ms keeps the cache busy, so nothing is written meanwhile.
+    for (let i = 0; i < 10; i++) {
+      c.put(key(i), chunk(CS, 11, i));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(other.stats().l2.entries, 0, 'no L2 write while fills keep arriving');
+    assert.equal(c.stats().l2.deferredWrites, 10);
+    assert.deepEqual(Buffer.from(c.get(key(3))!), chunk(CS, 11, 3), 'served from L1 meanwhile');
+    // Quiet: written without flush(), paced by the writer's backlog bound (2 chunks): no drops.
+    const t0 = Date.now();
+    while (other.stats().l2.entries < 10 && Date.now() - t0 < 10_000)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(other.stats().l2.entries, 10);
+    assert.equal(c.stats().l2.writesDropped, 0);
+    assert.equal(c.stats().l2.deferredWrites, 0);
+    for (let i = 0; i < 10; i++) assert.deepEqual(Buffer.from(other.get(key(i))!), chunk(CS, 11, i));
+  });
+
+  test("'idle' admission: L1 eviction writes the fill, invalidation discards it, close persists the rest", async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const a = await openChunkCache({ l2Path: path, l1MaxBytes: 4 * CS, l2IdleMs: 60_000 });
+    for (let i = 0; i < 6; i++) a.put(key(i), chunk(CS, 12, i)); // 0 and 1 pushed out of L1
+    a.put(key(0, 'gone'), chunk(CS, 12, 99)); // pushes out 2
+    assert.equal(a.stats().l2.deferredWrites, 4); // 3, 4, 5, gone/0
+    await a.invalidateFile('gone'); // deferred fill of an invalidated file is never written
+    assert.equal(a.stats().l2.deferredWrites, 3);
+    const other = await open(t, { l2Path: path, l1MaxBytes: 0 });
+    const t0 = Date.now();
+    while (other.stats().l2.entries < 3 && Date.now() - t0 < 10_000)
+      await new Promise((r) => setTimeout(r, 20));
+    for (const i of [0, 1, 2]) assert.ok(other.has(key(i)), `evicted chunk ${i} written`);
+    await a.close(); // no flush(): close writes the deferred fills
+    for (let i = 0; i < 6; i++) assert.deepEqual(Buffer.from(other.get(key(i))!), chunk(CS, 12, i));
+    assert.equal(other.has(key(0, 'gone')), false);
+    assert.equal(other.stats().l2.entries, 6);
   });
 
   test('inline writer mode behaves the same', async (t) => {
