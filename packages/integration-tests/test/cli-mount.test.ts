@@ -275,7 +275,6 @@ describe('wormhole share + wormhole mount over real FUSE (CLI, separate processe
       }
       await cleanupAll();
     } finally {
-      rmSync(base, { recursive: true, force: true });
       console.log(`# timings ${JSON.stringify(timings)}`);
     }
   });
@@ -704,4 +703,10 @@ describe('wormhole mount lifecycle and bad inputs (embedded signal server)', { s
     assert.equal(findFuseMount(mnt), undefined);
     assert.deepEqual(host.badLines, []);
   });
+});
+
+// Last: both suites' children are gone and nothing is mounted under `base` any more.
+after(async () => {
+  await cleanupAll();
+  rmSync(base, { recursive: true, force: true });
 });
