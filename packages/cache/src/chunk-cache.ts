@@ -229,7 +229,7 @@ class TwoTierCache implements ChunkCache {
   #drain(): Promise<void> {
     this.#draining ??= (async () => {
       const l2 = this.#l2;
-      while (l2 !== undefined && l2.writable && this.#dirty.size > 0) {
+      while (l2?.writable === true && this.#dirty.size > 0) {
         if (this.#forced === 0 && performance.now() - this.#lastPut < this.#idleMs) {
           this.#armIdle();
           return;
