@@ -13,6 +13,7 @@ APT_PACKAGES=(
   yamllint                       # deploy file lint
   iproute2 iptables              # network-namespace NAT lab
   openssh-server sshfs fio       # benchmarks against sshfs
+  rsync sqlite3                  # the mount end-to-end test runs them on the mounted share
   python3 make g++               # better-sqlite3 builds from source
 )
 
