@@ -55,7 +55,14 @@ async function hostRole(mode: string, file: string): Promise<void> {
   const [kind, what] = mode.split('-') as [Kind, 'channel' | 'remotefs'];
   const transport = makeTransport(kind);
   const host =
-    what === 'remotefs' ? await createShareHost({ root: join(file, '..'), watch: false }) : undefined;
+    what === 'remotefs'
+      ? await createShareHost({
+          root: join(file, '..'),
+          watch: false,
+          // BENCH_HOST_CHUNK=131072 measures the old default against the current one.
+          ...(process.env.BENCH_HOST_CHUNK ? { chunkSize: Number(process.env.BENCH_HOST_CHUNK) } : {}),
+        })
+      : undefined;
   let session: ReturnType<Transport['createSession']> | undefined;
   process.on('message', (m: { type: string; signal?: TransportSignal }) => {
     if (m.type === 'cpu') send({ type: 'cpu', usage: process.cpuUsage() });
