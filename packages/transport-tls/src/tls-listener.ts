@@ -1,6 +1,6 @@
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { readExactly } from './read-exactly.js';
 import type { SelfSignedCertificate } from '@wormhole/transport/direct';
+import { readExactly } from './read-exactly.js';
 import { ALPN, HANDSHAKE_TIMEOUT_MS, TOKEN_BYTES } from './wire.js';
 
 /** Called with a socket whose token matched, and the bytes that followed the token. */

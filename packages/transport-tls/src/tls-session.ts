@@ -2,11 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { connect, type TLSSocket } from 'node:tls';
 import type { PeerChannel, TransportSession, TransportSignal } from '@wormhole/transport';
 import { TransportError } from '@wormhole/transport';
-import { raceDial } from '@wormhole/transport/direct';
-import { type HostPort, type ListenSignal, parseHostPort, parseListenSignal } from '@wormhole/transport/direct';
+import {
+  type HostPort,
+  type ListenSignal,
+  parseHostPort,
+  parseListenSignal,
+  raceDial,
+  type SelfSignedCertificate,
+  sha256Hex,
+} from '@wormhole/transport/direct';
 import type { ResolvedTlsOptions } from './options.js';
 import { readExactly } from './read-exactly.js';
-import { type SelfSignedCertificate, sha256Hex } from '@wormhole/transport/direct';
 import type { TlsListener } from './tls-listener.js';
 import { TlsPeerChannel } from './tls-peer-channel.js';
 import { ACK, ALPN, TOKEN_BYTES, tokenFrame } from './wire.js';

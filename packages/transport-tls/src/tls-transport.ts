@@ -1,7 +1,10 @@
 import type { ConnectOptions, Transport, TransportSession } from '@wormhole/transport';
-import { advertisedAddresses } from '@wormhole/transport/direct';
+import {
+  advertisedAddresses,
+  createSelfSignedCertificate,
+  type SelfSignedCertificate,
+} from '@wormhole/transport/direct';
 import { type ResolvedTlsOptions, resolveOptions, type TlsTransportOptions } from './options.js';
-import { createSelfSignedCertificate, type SelfSignedCertificate } from '@wormhole/transport/direct';
 import { TlsListener } from './tls-listener.js';
 import type { TlsPeerChannel } from './tls-peer-channel.js';
 import { TlsSession, type TlsSessionContext } from './tls-session.js';
