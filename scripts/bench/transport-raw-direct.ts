@@ -10,9 +10,9 @@ import { createServer as createNetServer, connect as netConnect, type Socket } f
 import { createInterface } from 'node:readline';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { createSelfSignedCertificate } from '../../packages/transport/src/direct/self-signed-cert.js';
 import type { PeerChannel, Transport, TransportSignal } from '../../packages/transport/src/index.js';
 import { tlsTransport } from '../../packages/transport-tls/src/index.js';
-import { createSelfSignedCertificate } from '../../packages/transport/src/direct/self-signed-cert.js';
 import { webTransportMode, webTransportTransport } from '../../packages/transport-webtransport/src/index.js';
 
 type Case = 'tcp' | 'tls-raw' | 'tls' | 'webtransport';
