@@ -31,11 +31,30 @@ export interface ComplianceOptions {
   readonly bulkBytes?: number;
 }
 
-/** Connects a host and a client session by passing signals in memory (through JSON, as the room would). */
+/**
+ * Connects a host and a client session by passing signals in memory (through JSON, as the room
+ * would). One attempt that fails with TRANSPORT_CONNECT_FAILED is repeated: libjuice (the
+ * datachannel transport's ICE) occasionally fails a loopback check when the CPU is saturated,
+ * and in the product the transport race and the reconnect loop absorb that. The suite tests
+ * what a connected channel does; connect reliability is measured by the NAT lab.
+ */
 export async function connectPair(
   host: Transport,
   client: Transport,
   timeoutMs = 20_000,
+): Promise<{ host: PeerChannel; client: PeerChannel }> {
+  try {
+    return await connectPairOnce(host, client, timeoutMs);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'TRANSPORT_CONNECT_FAILED') throw err;
+    return connectPairOnce(host, client, timeoutMs);
+  }
+}
+
+async function connectPairOnce(
+  host: Transport,
+  client: Transport,
+  timeoutMs: number,
 ): Promise<{ host: PeerChannel; client: PeerChannel }> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
