@@ -1,7 +1,8 @@
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { SelfSignedCertificate } from '@wormhole/transport/direct';
+import { HANDSHAKE_TIMEOUT_MS, TOKEN_BYTES } from '@wormhole/transport/direct';
 import { readExactly } from './read-exactly.js';
-import { ALPN, HANDSHAKE_TIMEOUT_MS, TOKEN_BYTES } from './wire.js';
+import { ALPN } from './wire.js';
 
 /** Called with a socket whose token matched, and the bytes that followed the token. */
 export type TokenHandler = (socket: TLSSocket, rest: Buffer) => void;

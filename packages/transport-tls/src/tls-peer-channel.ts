@@ -2,8 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import type { ChannelBinding, PathInfo, PeerChannel, PeerChannelEvents } from '@wormhole/transport';
 import { TransportError } from '@wormhole/transport';
-import { formatHostPort } from '@wormhole/transport/direct';
-import { LengthPrefixDecoder, lengthHeader } from './length-prefix.js';
+import { formatHostPort, LengthPrefixDecoder, lengthHeader } from '@wormhole/transport/direct';
 
 /** How long a closed channel waits for the peer to finish the TLS shutdown before cutting it. */
 const CLOSE_GRACE_MS = 2000;

@@ -3,6 +3,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import type { PeerChannel, TransportSession, TransportSignal } from '@wormhole/transport';
 import { TransportError } from '@wormhole/transport';
 import {
+  ACK,
   type HostPort,
   type ListenSignal,
   parseHostPort,
@@ -10,12 +11,14 @@ import {
   raceDial,
   type SelfSignedCertificate,
   sha256Hex,
+  TOKEN_BYTES,
+  tokenFrame,
 } from '@wormhole/transport/direct';
 import type { ResolvedTlsOptions } from './options.js';
 import { readExactly } from './read-exactly.js';
 import type { TlsListener } from './tls-listener.js';
 import { TlsPeerChannel } from './tls-peer-channel.js';
-import { ACK, ALPN, TOKEN_BYTES, tokenFrame } from './wire.js';
+import { ALPN } from './wire.js';
 
 /** What a session needs from its Transport. */
 export interface TlsSessionContext {

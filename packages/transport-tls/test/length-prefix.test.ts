@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { FramingError, LengthPrefixDecoder, lengthHeader } from '../src/length-prefix.js';
+import { FramingError, LengthPrefixDecoder, lengthHeader } from '@wormhole/transport/direct';
 
 function stream(messages: Buffer[]): Buffer {
   return Buffer.concat(messages.flatMap((m) => [lengthHeader(m.byteLength), m]));

@@ -1,7 +1,8 @@
 import type { SelfSignedCertificate } from '@wormhole/transport/direct';
+import { HANDSHAKE_TIMEOUT_MS, TOKEN_BYTES } from '@wormhole/transport/direct';
 import type { WtBidiStream, WtBinding, WtServer, WtSession } from './native.js';
 import { readExactly } from './read-exactly.js';
-import { HANDSHAKE_TIMEOUT_MS, SESSION_PATH, TOKEN_BYTES } from './wire.js';
+import { SESSION_PATH } from './wire.js';
 
 /** What the listener hands a host session whose token matched. */
 export interface AcceptedSession {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ChannelBinding, PathInfo, PeerChannel, PeerChannelEvents } from '@wormhole/transport';
 import { TransportError } from '@wormhole/transport';
-import { LengthPrefixDecoder } from './length-prefix.js';
+import { LengthPrefixDecoder } from '@wormhole/transport/direct';
 import type { WtSession } from './native.js';
 
 /** How long a locally closed channel waits for queued bytes to flush. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { PeerChannel, TransportSession, TransportSignal } from '@wormhole/transport';
 import { TransportError } from '@wormhole/transport';
 import {
+  ACK,
   formatHostPort,
   type HostPort,
   type ListenSignal,
@@ -10,12 +11,14 @@ import {
   raceDial,
   type SelfSignedCertificate,
   sha256Hex,
+  TOKEN_BYTES,
+  tokenFrame,
 } from '@wormhole/transport/direct';
 import { probeCertHash } from './cert-probe.js';
 import type { WtBinding, WtSession } from './native.js';
 import type { ResolvedWebTransportOptions } from './options.js';
 import { readExactly } from './read-exactly.js';
-import { ACK, SESSION_PATH, TOKEN_BYTES, tokenFrame } from './wire.js';
+import { SESSION_PATH } from './wire.js';
 import type { AcceptedSession, WtListener } from './wt-listener.js';
 import { WtPeerChannel } from './wt-peer-channel.js';
 

@@ -6,6 +6,7 @@
  */
 export { advertisedAddresses, defaultAdvertiseHosts } from './advertise-addresses.js';
 export { raceDial } from './happy-eyeballs.js';
+export { FramingError, LengthPrefixDecoder, lengthHeader } from './length-prefix.js';
 export {
   formatHostPort,
   type HostPort,
@@ -14,3 +15,4 @@ export {
   parseListenSignal,
 } from './listen-signal.js';
 export { createSelfSignedCertificate, type SelfSignedCertificate, sha256Hex } from './self-signed-cert.js';
+export { ACK, HANDSHAKE_TIMEOUT_MS, TOKEN_BYTES, tokenFrame } from './token-handshake.js';
