@@ -1,5 +1,4 @@
-import { createChunkReader, DEFAULT_CHUNK_SIZE, openChunkCache } from '@wormhole/cache';
-import { closeTransports, connectShare, createTransports, type RemoteFs } from '@wormhole/engine';
+import type { RemoteFs } from '@wormhole/engine';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
@@ -18,6 +17,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
     .command('stats')
     .description('entries, bytes, hit rates (per running mount), evictions')
     .action(async () => {
+      const { openChunkCache } = await import('@wormhole/cache');
       const config = loadConfig({ env: ctx.env });
       const c = await openChunkCache({
         l2Path: config.cache.l2Path,
@@ -62,6 +62,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
     .command('clear')
     .description('drop every cached chunk')
     .action(async () => {
+      const { openChunkCache } = await import('@wormhole/cache');
       const config = loadConfig({ env: ctx.env });
       const c = await openChunkCache({ l2Path: config.cache.l2Path, l2MaxBytes: config.cache.l2Size });
       try {
@@ -83,6 +84,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
     .command('verify')
     .description('rehash every cached chunk; corrupt ones are reported and dropped')
     .action(async () => {
+      const { openChunkCache } = await import('@wormhole/cache');
       const out = ctx.out();
       const config = loadConfig({ env: ctx.env });
       const c = await openChunkCache({ l2Path: config.cache.l2Path, l2MaxBytes: config.cache.l2Size });
@@ -118,6 +120,8 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
     .option('--signal <url>', 'signal server')
     .option('--transports <list>', 'comma list of tls,webtransport,datachannel')
     .action(async (code: string, path: string, flags: { signal?: string; transports?: string }) => {
+      const { createChunkReader, DEFAULT_CHUNK_SIZE, openChunkCache } = await import('@wormhole/cache');
+      const { closeTransports, connectShare, createTransports } = await import('@wormhole/engine');
       const out = ctx.out();
       const config = loadConfig({ env: ctx.env });
       const transports = createTransports(transportConfig(config, flags.transports, ctx.env));

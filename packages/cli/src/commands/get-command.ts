@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { closeTransports, connectShare, createTransports, type RemoteFs } from '@wormhole/engine';
+import type { RemoteFs } from '@wormhole/engine';
 import type { Stat } from '@wormhole/protocol';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -100,6 +100,7 @@ export function registerGetCommand(program: Command, ctx: CommandContext): void 
     .option('--signal <url>', 'signal server (default: the one in the code, else [network] signal_url)')
     .option('--transports <list>', 'comma list of tls,webtransport,datachannel')
     .action(async (code: string, remotePath: string, localPath: string, flags: GetFlags) => {
+      const { closeTransports, connectShare, createTransports } = await import('@wormhole/engine');
       const out = ctx.out();
       const config = loadConfig({ env: ctx.env });
       const transports = createTransports(transportConfig(config, flags.transports, ctx.env));

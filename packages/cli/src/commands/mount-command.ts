@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { closeTransports, createTransports, mountShare } from '@wormhole/engine';
-import { isAvailable as fuseAvailable } from '@wormhole/fuse';
 import type { PathInfo } from '@wormhole/transport';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
@@ -25,6 +23,8 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
     .option('--signal <url>', 'signal server (default: the one in the code, else [network] signal_url)')
     .option('--transports <list>', 'comma list of tls,webtransport,datachannel')
     .action(async (code: string, mountpoint: string, flags: MountFlags) => {
+      const { closeTransports, createTransports, mountShare } = await import('@wormhole/engine');
+      const { isAvailable: fuseAvailable } = await import('@wormhole/fuse');
       const out = ctx.out();
       const config = loadConfig({ env: ctx.env });
       if (!fuseAvailable()) {

@@ -1,5 +1,4 @@
-import { closeTransports, createFileTicketStore, createTransports, startShare } from '@wormhole/engine';
-import { createSignalServer, type SignalServer } from '@wormhole/signal-server';
+import type { SignalServer } from '@wormhole/signal-server';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
@@ -31,6 +30,10 @@ export function registerShareCommand(program: Command, ctx: CommandContext): voi
     .option('--transports <list>', 'comma list of tls,webtransport,datachannel')
     .option('--signal-port <port>', 'port of the embedded signal server', '0')
     .action(async (path: string, flags: ShareFlags) => {
+      const { closeTransports, createFileTicketStore, createTransports, startShare } = await import(
+        '@wormhole/engine'
+      );
+      const { createSignalServer } = await import('@wormhole/signal-server');
       const out = ctx.out();
       const config = loadConfig({ env: ctx.env });
       const root = assertShareAllowed(path, config.security.allowedPaths);

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createSignalServer } from '@wormhole/signal-server';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
@@ -12,6 +11,7 @@ export function registerSignalCommand(program: Command, ctx: CommandContext): vo
     .option('--tls-cert <file>', 'PEM certificate (serve wss://, TLS 1.3)')
     .option('--tls-key <file>', 'PEM private key')
     .action(async (flags: { bind: string; tlsCert?: string; tlsKey?: string }) => {
+      const { createSignalServer } = await import('@wormhole/signal-server');
       const m = /^(.*):([0-9]{1,5})$/.exec(flags.bind);
       if (!m || Number(m[2]) > 65535) throw CliError.USAGE('--bind must be HOST:PORT');
       if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined))
