@@ -1,0 +1,83 @@
+// Connection setup, code entered -> first byte, p50/p99 over N tries (issue 3), per transport,
+// next to a plain TCP connect + 1-byte round trip measured in the same run (the floor).
+// Host in a child process, signal server in this process, loopback only.
+//   node --conditions=@wormhole/source --import tsx scripts/bench/first-byte.ts [tries=50] [kinds=tls,webtransport,datachannel]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closeTransports, connectShare, createTransports } from '../../packages/engine/src/index.js';
+import { spawnTsChild } from '../../packages/integration-tests/src/index.js';
+import { createSignalServer } from '../../packages/signal-server/src/index.js';
+import type { TransportKind } from '../../packages/transport/src/index.js';
+
+const tries = Number(process.argv[2] ?? 50);
+const kinds = (process.argv[3] ?? 'tls,webtransport,datachannel').split(',') as TransportKind[];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+async function tcpFloor(): Promise<number[]> {
+  const server = createServer((s) => s.once('data', () => s.end(Buffer.of(1))));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const out: number[] = [];
+  for (let i = 0; i < tries; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const c = connect(port, '127.0.0.1', () => c.write(Buffer.of(0)));
+      c.once('data', () => {
+        out.push(performance.now() - t0);
+        c.destroy();
+        resolve();
+      });
+      c.once('error', reject);
+    });
+  }
+  server.close();
+  return out;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'wormhole-fb-'));
+const signal = await createSignalServer({
+  host: '127.0.0.1',
+  port: 0,
+  rateLimit: { messagesPerSec: 1000, burst: 2000 },
+});
+writeFileSync(join(dir, 'a.txt'), 'x');
+const host = spawnTsChild(
+  join(import.meta.dirname, '../../packages/integration-tests/test/fixtures/share-child.ts'),
+  [dir, signal.url, kinds.join(','), join(dir, '.state.json')],
+);
+try {
+  const code = String((await host.waitFor('code')).code);
+  const floor = await tcpFloor();
+  console.log(`| path | tries | p50 ms | p99 ms | p50 × TCP floor |`);
+  console.log(`|---|---:|---:|---:|---:|`);
+  console.log(
+    `| TCP connect + 1-byte round trip (floor) | ${tries} | ${pct(floor, 50).toFixed(1)} | ${pct(floor, 99).toFixed(1)} | 1.00 |`,
+  );
+  for (const kind of kinds) {
+    const transports = createTransports({ kinds: [kind] });
+    const times: number[] = [];
+    let failures = 0;
+    for (let i = 0; i < tries; i++) {
+      const t0 = performance.now();
+      try {
+        const fs = await connectShare({ code, signalUrl: signal.url, transports });
+        await fs.read('/a.txt', 0, 1);
+        times.push(performance.now() - t0);
+        await fs.close();
+      } catch {
+        failures++;
+      }
+    }
+    await closeTransports(transports);
+    console.log(
+      `| code -> first byte, ${kind}${failures ? ` (${failures} failed)` : ''} | ${times.length} | ${pct(times, 50).toFixed(1)} | ${pct(times, 99).toFixed(1)} | ${(pct(times, 50) / pct(floor, 50)).toFixed(0)} |`,
+    );
+  }
+} finally {
+  await host.kill('SIGTERM');
+  await signal.close();
+  rmSync(dir, { recursive: true, force: true });
+}
