@@ -14,5 +14,11 @@ export {
   parseHostPort,
   parseListenSignal,
 } from './listen-signal.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type DirectTransportOptions,
+  type ResolvedDirectOptions,
+  resolveDirectOptions,
+} from './options.js';
 export { createSelfSignedCertificate, type SelfSignedCertificate, sha256Hex } from './self-signed-cert.js';
 export { ACK, HANDSHAKE_TIMEOUT_MS, TOKEN_BYTES, tokenFrame } from './token-handshake.js';
