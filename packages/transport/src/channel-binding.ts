@@ -20,8 +20,6 @@ export interface AuthenticateOptions {
   readonly timeoutMs?: number;
 }
 
-const MAC_LEN = 32;
-
 /**
  * The binding MAC: HMAC-SHA256(bindingKey, label ‖ kind ‖ role ‖ local ‖ remote), fields
  * NUL-separated (fingerprints are hex, kinds and roles fixed words, so no field holds a NUL).

@@ -322,7 +322,7 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
       secret = undefined;
     }
     if (this.#peers.get(peerId) !== peer) return;
-    if (!secret || secret.length !== 32) {
+    if (secret?.length !== 32) {
       this.#send(peerId, { t: 'resume-fail' });
       this.#dropPeer(peerId, TransportError.RESUME_REFUSED('Unknown resumption ticket'));
       return;
