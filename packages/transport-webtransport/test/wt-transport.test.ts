@@ -7,11 +7,17 @@ import { fileURLToPath } from 'node:url';
 import { isAppError } from '@wormhole/protocol';
 import type { Transport, TransportSignal } from '@wormhole/transport';
 import {
+  collect,
+  connectSessions as connectPair,
+  drain,
+  handleCount,
+  pump,
+} from '@wormhole/transport/testing';
+import {
   DEFAULT_MAX_MESSAGE_BYTES,
   webTransportMode,
   webTransportTransport,
 } from '@wormhole/transport-webtransport';
-import { collect, connectPair, drain, handleCount, pump } from './helpers.js';
 
 const loopback = { listenHost: '127.0.0.1', advertiseAddresses: ['127.0.0.1'] } as const;
 const transports: Transport[] = [];

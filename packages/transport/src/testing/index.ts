@@ -9,6 +9,8 @@
  * const client = createMemoryTransport({ tamperRemoteFingerprint: (fp) => fp.replace(/^./, '0') });
  * ```
  */
+
+export { collect, connectPair as connectSessions, drain, handleCount, pump } from './channel-helpers.js';
 export {
   createMemoryChannelPair,
   createMemoryTransport,

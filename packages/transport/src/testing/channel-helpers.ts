@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { PeerChannel, Transport, TransportSignal } from '@wormhole/transport';
+import type { PeerChannel } from '../peer-channel.js';
+import type { Transport, TransportSignal } from '../transport.js';
 
 /** Connects a host and a client session of two transports by passing signals directly. */
 export async function connectPair(
