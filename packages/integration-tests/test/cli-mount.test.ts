@@ -580,11 +580,15 @@ describe('wormhole mount lifecycle and bad inputs (embedded signal server)', { s
     await cleanupAll();
   });
 
-  it('kill -9 of the mount process: the mount goes away and the path mounts again', async () => {
+  it('kill -9 of the mount process (--fuse helper): the mount and the FUSE helper go away and the path mounts again', async () => {
     const mnt = join(base, 'mnt-kill');
-    const { m } = await mountCli(code, mnt, env);
+    const { m } = await mountCli(code, mnt, env, ['--fuse', 'helper']);
     assert.equal(readFileSync(join(mnt, 'hello.txt'), 'utf8'), 'hello\n');
     const { helper } = mountHelpers(m.child.pid!);
+    assert.ok(
+      helper.some((p) => /helper\.(js|ts)/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'))),
+      'the FUSE helper process runs',
+    );
     await m.kill('SIGKILL');
     assert.ok(await waitUntil(() => findFuseMount(mnt) === undefined, 5000), 'mount left behind');
     assert.ok(await waitUntil(() => helper.every((p) => !isAlive(p)), 5000), 'FUSE helper left running');
@@ -596,14 +600,14 @@ describe('wormhole mount lifecycle and bad inputs (embedded signal server)', { s
     assert.equal(findFuseMount(mnt), undefined);
   });
 
-  it('a stale mount (mount process, helper and auto_unmount watcher all killed) is recovered by the next mount and cleared by wormhole unmount', async () => {
+  it('a stale mount (mount process and its auto_unmount watcher all killed) is recovered by the next mount and cleared by wormhole unmount', async () => {
     const mnt = join(base, 'mnt-stale');
     const makeStale = async () => {
       const { m } = await mountCli(code, mnt, env);
       assert.equal(readFileSync(join(mnt, 'hello.txt'), 'utf8'), 'hello\n');
       const pid = m.child.pid!;
       const { helper, fusermount } = mountHelpers(pid);
-      assert.ok(helper.length > 0, 'found the FUSE helper');
+      assert.ok(helper.length > 0, 'found the auto_unmount watcher');
       // Freeze the owner so it cannot clean up, then kill everything: what a crash leaves.
       process.kill(pid, 'SIGSTOP');
       for (const p of [...fusermount, ...helper]) process.kill(p, 'SIGKILL');

@@ -12,6 +12,7 @@ import { publishRunState, removeRunState } from '../status-registry.js';
 interface MountFlags {
   signal?: string;
   transports?: string;
+  fuse?: string;
 }
 
 export function registerMountCommand(program: Command, ctx: CommandContext): void {
@@ -22,11 +23,16 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
     .argument('<mountpoint>', 'empty folder to mount on (created if missing)')
     .option('--signal <url>', 'signal server (default: the one in the code, else [network] signal_url)')
     .option('--transports <list>', 'comma list of tls,webtransport,datachannel')
+    .option('--fuse <mode>', 'where FUSE runs: in-process or helper (default: [mount] fuse, else in-process)')
     .action(async (code: string, mountpoint: string, flags: MountFlags) => {
       const { closeTransports, createTransports, mountShare } = await import('@wormhole/engine');
       const { isAvailable: fuseAvailable } = await import('@wormhole/fuse');
       const out = ctx.out();
       const config = loadConfig({ env: ctx.env });
+      if (flags.fuse !== undefined && flags.fuse !== 'in-process' && flags.fuse !== 'helper') {
+        throw new CliError('CLI_USAGE', `--fuse must be in-process or helper, not ${JSON.stringify(flags.fuse)}`);
+      }
+      const fuseMode = flags.fuse ?? config.mount.fuse;
       if (!fuseAvailable()) {
         throw new CliError(
           'CLI_FUSE_UNAVAILABLE',
@@ -50,6 +56,7 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
             l2Path: config.cache.l2Path,
             l2MaxBytes: config.cache.l2Size,
           },
+          mount: { inProcess: fuseMode === 'in-process' },
           onPath: (p) => {
             path = p;
           },

@@ -64,6 +64,10 @@ export const ConfigFileSchema = z
       })
       .strict()
       .optional(),
+    mount: z
+      .object({ fuse: z.enum(['in-process', 'helper']).optional() })
+      .strict()
+      .optional(),
     update: z.object({ enabled: z.boolean().optional() }).strict().optional(),
   })
   .strict();
@@ -80,6 +84,11 @@ export interface WormholeConfig {
   };
   cache: { l1Size: number; l2Path: string; l2Size: number };
   security: { allowedPaths: string[] | undefined; allowRw: boolean };
+  /**
+   * `in-process`: fuse-native runs in the mounting process (plain Node: the CLI, the daemon).
+   * `helper`: in a child Node process over a pipe (what a FileSystem living in Electron needs).
+   */
+  mount: { fuse: 'in-process' | 'helper' };
   update: { enabled: boolean };
   /** Which file set each key (for `wormhole config show`). */
   sources: Record<string, string>;

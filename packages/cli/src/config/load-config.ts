@@ -150,6 +150,9 @@ export function loadConfig(options: LoadConfigOptions = {}): WormholeConfig {
         true,
       ),
     },
+    mount: {
+      fuse: pick('mount.fuse', policy?.mount?.fuse, undefined, user?.mount?.fuse, 'in-process'),
+    },
     update: {
       enabled: pick('update.enabled', policy?.update?.enabled, undefined, user?.update?.enabled, true),
     },
