@@ -96,7 +96,11 @@ describe('config', () => {
   it('reads where FUSE runs ([mount] fuse), in-process by default, and refuses other values', () => {
     assert.equal(loadConfig({ env: envWith(undefined) }).mount.fuse, 'in-process');
     assert.equal(loadConfig({ env: envWith('[mount]\nfuse = "helper"') }).mount.fuse, 'helper');
-    expectConfigError(envWith('[mount]\nfuse = "kernel"'), 'CLI_CONFIG_INVALID', /\[mount\] fuse: Invalid option/);
+    expectConfigError(
+      envWith('[mount]\nfuse = "kernel"'),
+      'CLI_CONFIG_INVALID',
+      /\[mount\] fuse: Invalid option/,
+    );
   });
 
   it('lets the environment override the user file', () => {

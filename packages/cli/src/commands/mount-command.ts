@@ -30,7 +30,10 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
       const out = ctx.out();
       const config = loadConfig({ env: ctx.env });
       if (flags.fuse !== undefined && flags.fuse !== 'in-process' && flags.fuse !== 'helper') {
-        throw new CliError('CLI_USAGE', `--fuse must be in-process or helper, not ${JSON.stringify(flags.fuse)}`);
+        throw new CliError(
+          'CLI_USAGE',
+          `--fuse must be in-process or helper, not ${JSON.stringify(flags.fuse)}`,
+        );
       }
       const fuseMode = flags.fuse ?? config.mount.fuse;
       if (!fuseAvailable()) {
