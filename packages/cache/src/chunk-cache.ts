@@ -86,6 +86,12 @@ export interface VerifyReport extends VerifyProgress {}
 export interface ChunkCache {
   /** L1, then L2 (verified; promoted to L1). Counts hits and misses. Never touches the network. */
   get(key: ChunkKey): Uint8Array | undefined;
+  /**
+   * Bytes `[start, end)` of a chunk: from L1, else from L2 reading and verifying only the
+   * 4 KiB blocks that hold the range (not promoted to L1: for small random reads, where
+   * reading the whole chunk would cost several times the read). Counted like get.
+   */
+  getRange(key: ChunkKey, start: number, end: number): Uint8Array | undefined;
   /** True when either tier holds the chunk; changes no counter and no LRU order. */
   has(key: ChunkKey): boolean;
   /**
@@ -274,6 +280,26 @@ class TwoTierCache implements ChunkCache {
     }
     this.#c.l2Hits++;
     this.#l1.set(k, key.file, bytes);
+    return bytes;
+  }
+
+  getRange(key: ChunkKey, start: number, end: number): Uint8Array | undefined {
+    if (this.#closed) return undefined;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start)
+      throw CacheError.INVALID_ARGUMENT('start and end must be integers with 0 <= start <= end');
+    const k = chunkKeyString(key);
+    const hit = this.#l1.get(k);
+    if (hit !== undefined && hit.byteLength >= end) {
+      this.#c.l1Hits++;
+      return hit.subarray(start, end);
+    }
+    this.#c.l1Misses++;
+    const bytes = this.#l2?.getRange(k, start, end);
+    if (bytes === undefined) {
+      if (this.#l2 !== undefined) this.#c.l2Misses++;
+      return undefined;
+    }
+    this.#c.l2Hits++;
     return bytes;
   }
 

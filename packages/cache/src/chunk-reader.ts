@@ -135,6 +135,8 @@ interface HandleState {
 }
 
 const MiB = 1024 * 1024;
+/** Random reads up to this size are served from part of a cached chunk (ChunkCache.getRange). */
+const RANGE_READ_MAX = 64 * 1024;
 
 /** Creates a reader over `cache` that fetches misses with `fetchChunk`. */
 export function createChunkReader(options: ChunkReaderOptions): ChunkReader {
@@ -298,6 +300,19 @@ class Reader implements ChunkReader {
 
     const h = handle === undefined ? undefined : this.#handleState(handle, file, version);
     const sequential = h !== undefined && this.#track(h, offset, end, first, last);
+
+    // A small read off the sequential path (random access) needs a few KiB, not the chunk:
+    // take just its blocks from the cache. A miss fetches the whole chunk as usual.
+    if (!sequential && first === last && end - offset <= RANGE_READ_MAX) {
+      const key = this.#key(file, version, first);
+      const part = this.#cache.getRange(key, offset - first * cs, end - first * cs);
+      if (part !== undefined) return part;
+      if (h !== undefined) this.#disown(h, (i) => i > last);
+      return (await this.#demand(file, version, fileSize, first)).subarray(
+        offset - first * cs,
+        end - first * cs,
+      );
+    }
 
     // Demand chunks first: the first byte waits for its own chunk only, and its fetch is
     // issued before any read-ahead.

@@ -3,7 +3,8 @@ import type { ChunkHashAlgorithm } from './chunk-hash.js';
 import { openSqlite, type SqliteDatabase } from './sqlite-binding.js';
 
 /** Bumped when the schema changes incompatibly; an old file is then emptied and rebuilt. */
-export const L2_SCHEMA_VERSION = '1';
+// 2: crc32 checks are per 4 KiB block (chunk-hash.ts), so partial reads can be verified.
+export const L2_SCHEMA_VERSION = '2';
 
 // Metadata and blobs live in separate tables (ENVIRONMENT.md, measured): small columns
 // after a blob in one row made every last_access update rewrite the blob. `totals` is the

@@ -1,5 +1,11 @@
 import { CacheError, type CacheErrorCode } from './cache-error.js';
-import { type ChunkHashAlgorithm, chunkMatches } from './chunk-hash.js';
+import {
+  blocksMatch,
+  CHECK_BLOCK,
+  type ChunkHashAlgorithm,
+  checksBlocks,
+  chunkMatches,
+} from './chunk-hash.js';
 import type { FromWriter, LoadResult, PutItem, Touches, ToWriter, VerifyProgress } from './l2-messages.js';
 import { openL2 } from './l2-schema.js';
 import { startWriter, type WriterChannel, type WriterMode } from './l2-writer-host.js';
@@ -60,6 +66,7 @@ export class L2Store {
   #failed: CacheError | undefined;
   #closed = false;
   #read;
+  #readRange;
   #has;
   #totals;
   #delete;
@@ -78,6 +85,13 @@ export class L2Store {
     this.#maxPending = opts.maxPendingBytes;
     this.#read = db.prepare<[string], { id: number; size: number; hash: Buffer; blob: Buffer }>(
       'SELECT m.id, m.size, m.hash, d.blob FROM meta m JOIN data d ON d.id = m.id WHERE m.key = ?',
+    );
+    // substr() on a BLOB counts bytes from 1 and copies only the part out of SQLite.
+    this.#readRange = db.prepare<
+      [number, number, string],
+      { id: number; size: number; hash: Buffer; part: Buffer }
+    >(
+      'SELECT m.id, m.size, m.hash, substr(d.blob, ?, ?) AS part FROM meta m JOIN data d ON d.id = m.id WHERE m.key = ?',
     );
     this.#has = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM meta WHERE key = ?');
     this.#totals = db.prepare<[], { entries: number; bytes: number }>('SELECT entries, bytes FROM totals');
@@ -140,6 +154,42 @@ export class L2Store {
     this.#touches.set(row.id, this.#nextTick());
     this.#scheduleTouches();
     return row.blob;
+  }
+
+  /**
+   * Returns bytes `[start, end)` of the chunk, verified block by block, without reading the
+   * rest of it; `undefined` on a miss, when the chunk is shorter than `end`, or when a block's
+   * check fails (the chunk is then deleted, as in get). Algorithms without block checks
+   * (sha256) read and verify the whole chunk.
+   */
+  getRange(key: string, start: number, end: number): Uint8Array | undefined {
+    if (this.#closed) return undefined;
+    if (!checksBlocks(this.hashAlgorithm)) return this.get(key)?.subarray(start, end);
+    const from = Math.floor(start / CHECK_BLOCK) * CHECK_BLOCK;
+    const to = Math.ceil(end / CHECK_BLOCK) * CHECK_BLOCK;
+    let row: { id: number; size: number; hash: Buffer; part: Buffer } | undefined;
+    try {
+      row = this.#readRange.get(from + 1, to - from, key);
+    } catch (err) {
+      this.readErrors++;
+      this.lastError = String(err);
+      return undefined;
+    }
+    if (row === undefined) return undefined;
+    if (row.size < end) return undefined;
+    const expected = Math.min(to, row.size) - from;
+    if (row.part.byteLength !== expected || !blocksMatch(row.part, from / CHECK_BLOCK, row.hash)) {
+      this.corruptDropped++;
+      try {
+        this.#delete.run(row.id);
+      } catch (err) {
+        this.lastError = String(err);
+      }
+      return undefined;
+    }
+    this.#touches.set(row.id, this.#nextTick());
+    this.#scheduleTouches();
+    return row.part.subarray(start - from, end - from);
   }
 
   /** True when the key is stored (no hash check, no LRU update). */

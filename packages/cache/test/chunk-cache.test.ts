@@ -151,6 +151,75 @@ describe('L2 (SQLite)', () => {
     assert.equal((await b.verify()).corrupt, 0);
   });
 
+  test('getRange: verified block-aligned parts from L2 without promotion; a flipped block is dropped', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const short = CS - 1000; // a file's last chunk is shorter than CS
+    const a = await openChunkCache({ l2Path: path });
+    for (let i = 0; i < 4; i++) a.put(key(i), chunk(i === 3 ? short : CS, 9, i));
+    await a.close();
+
+    const b = await open(t, { l2Path: path });
+    // Unaligned ranges, one inside a block, one across blocks, the short chunk's tail.
+    assert.deepEqual(Buffer.from(b.getRange(key(0), 100, 200)!), chunk(CS, 9, 0).subarray(100, 200));
+    assert.deepEqual(Buffer.from(b.getRange(key(1), 4000, 12_300)!), chunk(CS, 9, 1).subarray(4000, 12_300));
+    assert.deepEqual(
+      Buffer.from(b.getRange(key(3), short - 10, short)!),
+      chunk(short, 9, 3).subarray(short - 10),
+    );
+    assert.equal(b.getRange(key(3), short - 10, short + 1), undefined, 'past the chunk end: a miss');
+    assert.equal(b.getRange(key(7), 0, 10), undefined);
+    let s = b.stats();
+    assert.equal(s.l2.hits, 3);
+    assert.equal(s.l2.misses, 2);
+    assert.equal(s.l1.entries, 0, 'range reads are not promoted to L1');
+    assert.throws(
+      () => b.getRange(key(0), 10, 5),
+      (e: unknown) => isCacheError(e) && e.code === 'CACHE_INVALID_ARGUMENT',
+    );
+    // An L1 chunk answers from memory.
+    b.put(key(5), chunk(CS, 9, 5));
+    assert.deepEqual(Buffer.from(b.getRange(key(5), 1, 3)!), chunk(CS, 9, 5).subarray(1, 3));
+    assert.equal(b.stats().l1.hits, 1);
+    await b.close();
+
+    // Flip one byte in block 5 of chunk 2 (every copy in the file).
+    const file = readFileSync(path);
+    const needle = chunk(CS, 9, 2).subarray(5 * 4096 + 100, 5 * 4096 + 164);
+    let found = 0;
+    for (let at = file.indexOf(needle); at >= 0; at = file.indexOf(needle, at + 1)) {
+      file[at + 7]! ^= 0x01;
+      found++;
+    }
+    assert.ok(found > 0);
+    writeFileSync(path, file);
+    const c = await open(t, { l2Path: path });
+    assert.deepEqual(
+      Buffer.from(c.getRange(key(2), 0, 4096)!),
+      chunk(CS, 9, 2).subarray(0, 4096),
+      'an intact block of a damaged chunk is still served (its own check passed)',
+    );
+    assert.equal(
+      c.getRange(key(2), 5 * 4096 + 10, 5 * 4096 + 20),
+      undefined,
+      'the damaged block is never served',
+    );
+    s = c.stats();
+    assert.equal(s.l2.corruptDropped, 1);
+    assert.equal(c.has(key(2)), false, 'the whole chunk is dropped');
+  });
+
+  test('getRange with sha256 checks reads and verifies the whole chunk', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const a = await openChunkCache({ l2Path: path, hash: 'sha256' });
+    a.put(key(0), chunk(CS, 10, 0));
+    await a.close();
+    const b = await open(t, { l2Path: path });
+    assert.deepEqual(Buffer.from(b.getRange(key(0), 5000, 5100)!), chunk(CS, 10, 0).subarray(5000, 5100));
+    assert.equal(b.stats().l2.hits, 1);
+  });
+
   test('versions: another version never returns the old bytes; invalidateFile drops all versions', async (t) => {
     const dir = tempDir(t);
     const c = await open(t, { l2Path: join(dir, 'c.db') });

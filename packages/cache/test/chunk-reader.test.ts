@@ -116,6 +116,25 @@ describe('chunk reader', () => {
     assert.equal(reader.stats().readAheadFetches, 0);
   });
 
+  test('random small reads of chunks in L2 read only their blocks: no fetch, no L1 promotion', async (t) => {
+    const { bytes, reader, src, cache, dir } = await setup(t, { readAhead: false });
+    await reader.read('big', 'v1', SIZE, 0, SIZE); // fills L1 and L2
+    await cache.flush();
+    const c2 = await openChunkCache({ l2Path: join(dir, 'c.db'), writer: 'inline' });
+    t.after(() => c2.close());
+    const r2 = createChunkReader({ cache: c2, chunkSize: CS, fetchChunk: src.fetchChunk });
+    const before = src.calls.length;
+    const offsets = [40, 7, 55, 21, 63, 33].map((c) => c * CS + 4000);
+    for (const off of offsets) {
+      const got = await r2.read('big', 'v1', SIZE, off, 4096, 9);
+      assert.deepEqual(Buffer.from(got), bytes.subarray(off, Math.min(off + 4096, SIZE)), `at ${off}`);
+    }
+    assert.equal(src.calls.length, before, 'served from L2');
+    const s = c2.stats();
+    assert.equal(s.l2.hits, offsets.length);
+    assert.equal(s.l1.entries, 0, 'whole chunks were not read into L1');
+  });
+
   test('a seek cancels prefetches no longer wanted', async (t) => {
     const { reader, src } = await setup(t);
     src.delay = (i) => (i === 0 || i === 1 || i === 50 ? 0 : 2000);
