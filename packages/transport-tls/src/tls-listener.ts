@@ -1,11 +1,21 @@
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import { createSecureContext, createServer, type SecureContext, type Server, TLSSocket } from 'node:tls';
 import type { SelfSignedCertificate } from '@wormhole/transport/direct';
 import { HANDSHAKE_TIMEOUT_MS, TOKEN_BYTES } from '@wormhole/transport/direct';
 import { readExactly } from './read-exactly.js';
 import { ALPN } from './wire.js';
 
-/** Called with a socket whose token matched, and the bytes that followed the token. */
-export type TokenHandler = (socket: TLSSocket, rest: Buffer) => void;
+/** How a connection reached the listener when it came through a TURN relay. */
+export interface RelayedVia {
+  /** The peer's address as the TURN server saw it ('ip:port'). */
+  readonly peer: string;
+}
+
+/**
+ * Called with a socket whose token matched, the bytes that followed the token, and how it
+ * came in (undefined: straight to the listening port).
+ */
+export type TokenHandler = (socket: TLSSocket, rest: Buffer, via: RelayedVia | undefined) => void;
 
 /** Connections that have not presented a token yet; more are refused (slow-loris guard). */
 const MAX_UNAUTHENTICATED = 64;
@@ -17,11 +27,15 @@ const MAX_UNAUTHENTICATED = 64;
  */
 export class TlsListener {
   readonly #server: Server;
+  readonly #context: SecureContext;
   readonly #expected = new Map<string, TokenHandler>();
   readonly #unauthenticated = new Set<TLSSocket>();
+  /** Relayed connections still in their TLS handshake. */
+  readonly #handshaking = new Set<TLSSocket>();
 
-  private constructor(server: Server) {
+  private constructor(server: Server, context: SecureContext) {
     this.#server = server;
+    this.#context = context;
   }
 
   /** Starts listening; resolves once the port is bound. */
@@ -36,8 +50,9 @@ export class TlsListener {
       // channel binding, which the engine MACs under the PAKE key.
       rejectUnauthorized: false,
     });
-    const listener = new TlsListener(server);
-    server.on('secureConnection', (socket) => listener.#onConnection(socket));
+    const context = createSecureContext({ cert: cert.certPem, key: cert.keyPem, minVersion: 'TLSv1.3' });
+    const listener = new TlsListener(server, context);
+    server.on('secureConnection', (socket) => listener.#onConnection(socket, undefined));
     // A failed handshake (wrong protocol, scanner) only concerns that socket.
     server.on('tlsClientError', (_err, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
@@ -67,15 +82,49 @@ export class TlsListener {
     this.#expected.delete(token);
   }
 
+  /**
+   * Runs the same TLS server handshake and token check as the listening port on a connection
+   * that arrived through a TURN relay (a plain byte stream to the peer; `rest` are bytes that
+   * already arrived on it). The token handler learns it came relayed.
+   */
+  acceptRelayed(raw: Socket, rest: Buffer, via: RelayedVia): void {
+    if (this.#unauthenticated.size + this.#handshaking.size >= MAX_UNAUTHENTICATED) {
+      raw.destroy();
+      return;
+    }
+    if (rest.byteLength > 0) raw.unshift(rest);
+    const socket = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: this.#context,
+      ALPNProtocols: [ALPN],
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
+    this.#handshaking.add(socket);
+    const done = (): void => {
+      clearTimeout(timer);
+      this.#handshaking.delete(socket);
+    };
+    socket.on('error', () => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    socket.once('close', done);
+    socket.once('secure', () => {
+      done();
+      void this.#onConnection(socket, via);
+    });
+  }
+
   /** Stops listening and drops connections that never presented a token. */
   async close(): Promise<void> {
     this.#expected.clear();
     for (const s of this.#unauthenticated) s.destroy();
     this.#unauthenticated.clear();
+    for (const s of this.#handshaking) s.destroy();
+    this.#handshaking.clear();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  async #onConnection(socket: TLSSocket): Promise<void> {
+  async #onConnection(socket: TLSSocket, via: RelayedVia | undefined): Promise<void> {
     socket.on('error', () => {});
     if (socket.alpnProtocol !== ALPN || this.#unauthenticated.size >= MAX_UNAUTHENTICATED) {
       socket.destroy();
@@ -104,6 +153,6 @@ export class TlsListener {
       return;
     }
     this.#expected.delete(token);
-    handler(socket, rest);
+    handler(socket, rest, via);
   }
 }

@@ -20,7 +20,15 @@ export interface TlsChannelInit {
   readonly leftover: Buffer;
   /** Called once when the channel closes (the transport forgets it). */
   readonly onClosed: () => void;
+  /**
+   * Set when the TCP stream runs through a TURN relay (RFC 6062): which side owns the relayed
+   * address, and the peer's address as this side knows it (default: the socket's remote end).
+   */
+  readonly relay?: { readonly side: 'host' | 'client'; readonly remoteAddress: string };
 }
+
+/** `PathInfo.protocol` of a tls channel carried over a TURN-over-TCP relay. */
+export const RELAYED_PROTOCOL = 'tls/turn-tcp';
 
 /**
  * A PeerChannel over one authenticated TLS 1.3 socket: u32 length-prefixed messages,
@@ -34,6 +42,7 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
   readonly #decoder: LengthPrefixDecoder;
   readonly #onClosed: () => void;
   readonly #remoteAddress: string | undefined;
+  readonly #relaySide: 'host' | 'client' | undefined;
   #waiters: Waiter[] = [];
   #closed = false;
 
@@ -46,9 +55,11 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
     this.#decoder = new LengthPrefixDecoder(init.maxMessageBytes);
     const { remoteAddress, remotePort } = socket;
     this.#remoteAddress =
-      remoteAddress !== undefined && remotePort !== undefined
+      init.relay?.remoteAddress ??
+      (remoteAddress !== undefined && remotePort !== undefined
         ? formatHostPort(remoteAddress, remotePort)
-        : undefined;
+        : undefined);
+    this.#relaySide = init.relay?.side;
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));
     socket.on('drain', () => this.#release());
     socket.on('error', (err) => this.#shutdown(false, `socket error: ${err.message}`));
@@ -97,13 +108,15 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
   }
 
   pathInfo(): PathInfo {
+    const side = this.#relaySide;
     return {
       transport: 'tls',
-      localCandidateType: 'direct',
-      remoteCandidateType: 'direct',
-      relayed: false,
+      // The side that owns the TURN allocation sits behind the relay candidate.
+      localCandidateType: side === 'host' ? 'relay' : 'direct',
+      remoteCandidateType: side === 'client' ? 'relay' : 'direct',
+      relayed: side !== undefined,
       remoteAddress: this.#remoteAddress,
-      protocol: 'tls',
+      protocol: side === undefined ? 'tls' : RELAYED_PROTOCOL,
     };
   }
 

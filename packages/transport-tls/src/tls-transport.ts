@@ -15,6 +15,8 @@ class TlsTransport implements Transport, TlsSessionContext {
   readonly options: ResolvedTlsOptions;
   readonly #sessions = new Set<TlsSession>();
   readonly #channels = new Set<TlsPeerChannel>();
+  /** TURN allocations being released (Refresh, lifetime 0); close() waits for them. */
+  readonly #releases = new Set<Promise<void>>();
   #identity: Promise<SelfSignedCertificate> | undefined;
   #listener: Promise<TlsListener> | undefined;
   #closed = false;
@@ -28,7 +30,7 @@ class TlsTransport implements Transport, TlsSessionContext {
   }
 
   createSession(role: 'host' | 'client', options: ConnectOptions): TransportSession {
-    const session = new TlsSession(role, this, options.signal);
+    const session = new TlsSession(role, this, options.signal, options.iceServers);
     if (this.#closed) session.close();
     else this.#sessions.add(session);
     return session;
@@ -66,11 +68,17 @@ class TlsTransport implements Transport, TlsSessionContext {
     this.#sessions.delete(session);
   }
 
+  releasing(done: Promise<void>): void {
+    this.#releases.add(done);
+    void done.finally(() => this.#releases.delete(done));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of [...this.#sessions]) s.close();
     for (const c of [...this.#channels]) c.close('transport closed');
+    await Promise.all([...this.#releases]);
     const listener = this.#listener;
     this.#listener = undefined;
     if (listener)

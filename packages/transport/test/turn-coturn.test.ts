@@ -9,8 +9,8 @@ import {
   isTurnError,
   type RelayedConnection,
   TcpAllocation,
-  tcpBinding,
   type TurnTcpServer,
+  tcpBinding,
 } from '@wormhole/transport/turn';
 import { coturnUnavailableReason, startCoturn, type TestCoturn } from '@wormhole/transport/turn/testing';
 
@@ -24,8 +24,8 @@ async function dial(a: TcpAllocation): Promise<Socket> {
 }
 
 /** Reads until `n` bytes arrived. */
-async function readN(s: Socket, n: number, first = Buffer.alloc(0)): Promise<Buffer> {
-  let got = first;
+async function readN(s: Socket, n: number, first: Buffer = Buffer.alloc(0)): Promise<Buffer> {
+  let got: Buffer = first;
   while (got.byteLength < n) {
     const [chunk] = (await once(s, 'data')) as [Buffer];
     got = Buffer.concat([got, chunk]);
@@ -120,7 +120,9 @@ describe('TURN over TCP against coturn', { skip: skip ?? false }, () => {
     await assert.rejects(TcpAllocation.allocate({ ...server, password: 'wrong' }), (e) =>
       isTurnError(e, 'TURN_AUTH_FAILED'),
     );
-    await assert.rejects(TcpAllocation.allocate({ ...server, port: 1 }), (e) => isTurnError(e, 'TURN_UNREACHABLE'));
+    await assert.rejects(TcpAllocation.allocate({ ...server, port: 1 }), (e) =>
+      isTurnError(e, 'TURN_UNREACHABLE'),
+    );
   });
 
   it('aborting an allocation in progress rejects with TURN_ABORTED and leaves nothing open', async () => {
