@@ -34,16 +34,26 @@ export interface MountedShare {
  * helper process from Electron), with the two-tier chunk cache and read-ahead in between.
  */
 export async function mountShare(options: MountShareOptions): Promise<MountedShare> {
-  const cache = await openChunkCache({
+  // Opening L2 (SQLite + its writer thread, ~130 ms) overlaps the rendezvous instead of
+  // preceding it.
+  const opening = openChunkCache({
     ...(options.cache?.l1MaxBytes !== undefined && { l1MaxBytes: options.cache.l1MaxBytes }),
     ...(options.cache?.l2Path !== undefined && { l2Path: options.cache.l2Path }),
     ...(options.cache?.l2MaxBytes !== undefined && { l2MaxBytes: options.cache.l2MaxBytes }),
     requireL2: false,
   });
-  let remote: RemoteFs | undefined;
+  const connecting = connectShare(options);
+  const [cacheResult, remoteResult] = await Promise.allSettled([opening, connecting]);
+  if (cacheResult.status === 'rejected' || remoteResult.status === 'rejected') {
+    if (cacheResult.status === 'fulfilled') await cacheResult.value.close();
+    if (remoteResult.status === 'fulfilled') await remoteResult.value.close();
+    throw remoteResult.status === 'rejected'
+      ? remoteResult.reason
+      : (cacheResult as PromiseRejectedResult).reason;
+  }
+  const cache = cacheResult.value;
+  const r = remoteResult.value;
   try {
-    remote = await connectShare(options);
-    const r = remote;
     const reader = createChunkReader({
       cache,
       chunkSize: DEFAULT_CHUNK_SIZE,
@@ -85,7 +95,7 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
       },
     };
   } catch (err) {
-    await remote?.close();
+    await r.close();
     await cache.close();
     throw err;
   }

@@ -1,5 +1,4 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { generate } from 'selfsigned';
 
 /**
  * A per-Transport-instance identity: a self-signed ECDSA P-256 certificate and its key.
@@ -22,6 +21,9 @@ const DAY_MS = 86_400_000;
  * transports stay below that; one minute of back-dating tolerates small clock skew.
  */
 export async function createSelfSignedCertificate(validDays = 13): Promise<SelfSignedCertificate> {
+  // Loaded on first use: selfsigned pulls in an X.509 library that costs ~100 ms to import,
+  // which every CLI start paid before its first connection needed a certificate.
+  const { generate } = await import('selfsigned');
   const now = Date.now();
   const notAfter = new Date(now + validDays * DAY_MS);
   const pems = await generate([{ name: 'commonName', value: 'wormhole' }], {
