@@ -14,7 +14,17 @@ export interface RemoteFileSystemOptions {
   readonly cache?: ChunkCache;
   /** Called when cached kernel state for `path` must go (the mount's `invalidate`). */
   readonly onInvalidate?: (path: string) => void;
+  /**
+   * After a listing, fetch the listings of up to this many of its subdirectories in the
+   * background (served to a readdir within the attribute TTL), so a tree walk (`find`,
+   * `ls -R`, a file manager opening folders) waits for one round trip per level, not per
+   * directory. 0 disables. Default 64.
+   */
+  readonly readdirAhead?: number;
 }
+
+/** Background listings in flight at once (the host answers them in parallel). */
+const READDIR_AHEAD_CONCURRENCY = 8;
 
 const S_IFMT = { file: 0o100000, dir: 0o040000, symlink: 0o120000, other: 0o100000 } as const;
 const OFFLINE_CODES = new Set(['ENOTCONN', 'ETIMEDOUT', 'EIO']);
@@ -62,6 +72,58 @@ export function remoteFileSystem(
 
   const remember = (path: string, stat: Stat) => attrs.set(path, { stat, fetchedAt: Date.now() });
 
+  // Directory listings fetched ahead (or just fetched), trusted for the attribute TTL and
+  // dropped by the same invalidations as attributes.
+  const ahead = options.readdirAhead ?? 64;
+  const listings = new Map<string, { entries: Promise<FuseDirEntry[]>; fetchedAt: number }>();
+  const aheadQueue: string[] = [];
+  let aheadRunning = 0;
+
+  async function list(path: string): Promise<FuseDirEntry[]> {
+    const entries = await remote.readdir(path);
+    const out: FuseDirEntry[] = [];
+    for (const e of entries) {
+      remember(join(path, e.name), e.stat);
+      out.push({ name: e.name, attr: toAttr(e.stat) });
+    }
+    return out;
+  }
+
+  function pumpAhead(): void {
+    while (aheadRunning < READDIR_AHEAD_CONCURRENCY && aheadQueue.length > 0) {
+      const dir = aheadQueue.shift()!;
+      if (listings.has(dir)) continue;
+      aheadRunning++;
+      const entries = list(dir);
+      const entry = { entries, fetchedAt: Date.now() };
+      listings.set(dir, entry);
+      // Only a listing someone reads fetches further ahead (in readdir): a prefetched one
+      // does not, or listing the root would crawl the whole share.
+      entries
+        .catch(() => {
+          // A failed prefetch is forgotten; the readdir that wants it asks again.
+          if (listings.get(dir) === entry) listings.delete(dir);
+        })
+        .finally(() => {
+          aheadRunning--;
+          pumpAhead();
+        });
+    }
+  }
+
+  function readAheadOf(path: string, entries: readonly FuseDirEntry[]): void {
+    if (ahead === 0) return;
+    let n = 0;
+    for (const e of entries) {
+      if (n >= ahead) break;
+      if (e.attr === undefined || (e.attr.mode & 0o170000) !== S_IFMT.dir) continue;
+      const child = join(path, e.name);
+      if (!listings.has(child)) aheadQueue.push(child);
+      n++;
+    }
+    pumpAhead();
+  }
+
   async function stat(path: string): Promise<Stat> {
     const cached = attrs.get(path);
     if (cached && Date.now() - cached.fetchedAt < ttl) return cached.stat;
@@ -81,12 +143,16 @@ export function remoteFileSystem(
       // Chunks stay: their keys carry the file version, so they can never be served stale,
       // and a reconnect (which sends `all`) must not throw away a warm cache.
       attrs.clear();
+      listings.clear();
+      aheadQueue.length = 0;
       options.onInvalidate?.('/');
       return;
     }
     for (const p of paths) {
       const path = p.startsWith('/') ? p : `/${p}`;
       attrs.delete(path);
+      listings.delete(path);
+      listings.delete(path.slice(0, path.lastIndexOf('/')) || '/');
       void options.cache?.invalidateFile(path);
       options.onInvalidate?.(path);
     }
@@ -104,13 +170,19 @@ export function remoteFileSystem(
       return toAttr(await stat(path));
     },
     async readdir(path) {
-      const entries = await remote.readdir(path);
-      const out: FuseDirEntry[] = [];
-      for (const e of entries) {
-        remember(join(path, e.name), e.stat);
-        out.push({ name: e.name, attr: toAttr(e.stat) });
+      const cached = listings.get(path);
+      if (cached && Date.now() - cached.fetchedAt < ttl) {
+        // Used once: a second listing of the same directory asks the host again.
+        listings.delete(path);
+        const entries = await cached.entries.catch(() => undefined);
+        if (entries) {
+          readAheadOf(path, entries);
+          return entries;
+        }
       }
-      return out;
+      const entries = await list(path);
+      readAheadOf(path, entries);
+      return entries;
     },
     async open(path) {
       const st = await stat(path);

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { RemoteFs } from '../src/client/remote-fs.js';
+import { remoteFileSystem } from '../src/index.js';
+import { type Served, serve, tempDir } from './helpers/fixture.js';
+
+/** The real RemoteFs, with its readdir calls recorded (what reached the host). */
+function counting(remote: RemoteFs): { fs: RemoteFs; asked: string[] } {
+  const asked: string[] = [];
+  const fs = new Proxy(remote, {
+    get(target, prop, receiver) {
+      if (prop === 'readdir')
+        return (path: string) => {
+          asked.push(path);
+          return target.readdir(path);
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { fs, asked };
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('remoteFileSystem directory listings ahead', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let s: Served;
+
+  before(async () => {
+    dir = await tempDir();
+    const root = join(dir.path, 'share');
+    for (const d of ['a', 'b', 'c'])
+      for (let i = 0; i < 5; i++) {
+        await mkdir(join(root, d, 'deeper'), { recursive: true });
+        await writeFile(join(root, d, `f${i}.txt`), `${d}${i}`);
+      }
+    await writeFile(join(root, 'top.txt'), 'top');
+    s = await serve(root);
+  });
+  after(async () => {
+    await s?.close();
+    await dir?.remove();
+  });
+
+  it('a listing fetches its subdirectories in the background; their readdir is answered without the host', async () => {
+    const { fs: remote, asked } = counting(s.fs);
+    const fs = remoteFileSystem(remote, { attrTtlMs: 5000 });
+    const top = await fs.readdir('/');
+    assert.deepEqual(top.map((e) => e.name).sort(), ['a', 'b', 'c', 'top.txt']);
+    await until(() => asked.length === 4);
+    assert.deepEqual(asked.slice(1).sort(), ['/a', '/b', '/c'], 'directories only');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(asked.length, 4, 'a listing fetched ahead does not fetch further ahead (no crawl)');
+    const a = await fs.readdir('/a');
+    assert.deepEqual(a.map((e) => e.name).sort(), [
+      'deeper',
+      'f0.txt',
+      'f1.txt',
+      'f2.txt',
+      'f3.txt',
+      'f4.txt',
+    ]);
+    assert.equal(a.find((e) => e.name === 'f3.txt')?.attr?.size, 2);
+    assert.ok(!asked.slice(4).includes('/a'), 'served from the listing fetched ahead');
+    // ...and that listing's subdirectory is fetched ahead in turn (one level per listing).
+    await until(() => asked.includes('/a/deeper'));
+    // A listing is used once: listing /a again asks the host.
+    const before = asked.length;
+    await fs.readdir('/a');
+    assert.equal(asked.slice(before).filter((p) => p === '/a').length, 1);
+  });
+
+  it('invalidation and the TTL drop listings fetched ahead; readdirAhead 0 fetches nothing', async () => {
+    const { fs: remote, asked } = counting(s.fs);
+    const fs = remoteFileSystem(remote, { attrTtlMs: 5000 });
+    await fs.readdir('/');
+    await until(() => asked.length === 4);
+    fs.invalidate(['/b/f1.txt']); // a change inside /b
+    const n = asked.length;
+    await fs.readdir('/b');
+    assert.ok(asked.slice(n).includes('/b'), 'the host is asked again after an invalidation');
+    fs.invalidate('all');
+    const m = asked.length;
+    await fs.readdir('/c');
+    assert.ok(asked.slice(m).includes('/c'));
+
+    const short = counting(s.fs);
+    const fsShort = remoteFileSystem(short.fs, { attrTtlMs: 30 });
+    await fsShort.readdir('/');
+    await until(() => short.asked.length === 4);
+    await new Promise((r) => setTimeout(r, 60));
+    const k = short.asked.length;
+    await fsShort.readdir('/a');
+    assert.ok(short.asked.slice(k).includes('/a'), 'older than the TTL: asked again');
+
+    const off = counting(s.fs);
+    const fsOff = remoteFileSystem(off.fs, { readdirAhead: 0 });
+    await fsOff.readdir('/');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(off.asked, ['/']);
+  });
+});
