@@ -5,7 +5,7 @@
 //
 //   [PREFIX-a] 10.1.0.2 ── 10.1.0.1 [PREFIX-ra] 198.51.100.11 ─┐
 //                                                              ├─ br0 [PREFIX-pub] ── [PREFIX-srv]
-//   [PREFIX-b] 10.2.0.2 ── 10.2.0.1 [PREFIX-rb] 198.51.100.12 ─┘        198.51.100.2  signal :8080, TURN :3478
+//   [PREFIX-b] 10.2.0.2 ── 10.2.0.1 [PREFIX-rb] 198.51.100.12 ─┘        198.51.100.2  signal :8080, TURN :3478 udp+tcp
 //                                                                       198.51.100.4  STUN-only :3478
 //
 // Host share runs in -a, clients in -b. Root required (ip netns, iptables, turnserver).
@@ -46,11 +46,11 @@ export interface Variant {
   readonly turn: boolean;
   /** Client side's router drops every forwarded UDP packet. */
   readonly udpBlockedB?: boolean;
-  /** Host side's router forwards inbound TCP to the host (DMZ / port forward), host advertises its WAN address. */
+  /** Host side's router forwards inbound TCP to the host (DMZ / port forward). The host always advertises its WAN address. */
   readonly forwardTcpA?: boolean;
   readonly kinds: readonly ('datachannel' | 'tls')[];
   /** What must happen. */
-  readonly expect: 'direct' | 'connect' | 'relay' | 'fail' | 'direct-tls';
+  readonly expect: 'direct' | 'connect' | 'relay' | 'fail' | 'direct-tls' | 'relay-tls';
 }
 
 export const VARIANTS: readonly Variant[] = [
@@ -91,8 +91,21 @@ export const VARIANTS: readonly Variant[] = [
     expect: 'fail',
   },
   {
+    // No port forward anywhere and no UDP on the client side: the only path is the tls
+    // transport through coturn's TCP relay (RFC 6062), on the signal server's TURN credentials.
     id: 5,
-    name: 'UDP blocked on client side (host TCP-forwarded)',
+    name: 'UDP blocked on client side, no port forward on the host side',
+    natA: 'eim',
+    natB: 'eim',
+    turn: true,
+    udpBlockedB: true,
+    kinds: ['tls', 'datachannel'],
+    expect: 'relay-tls',
+  },
+  {
+    id: 6,
+    label: '5b',
+    name: 'UDP blocked on client side, host TCP-forwarded',
     natA: 'eim',
     natB: 'eim',
     turn: true,
@@ -105,8 +118,8 @@ export const VARIANTS: readonly Variant[] = [
     // Evidence for the limit, not a target: with UDP gone the only ICE path left would be TURN
     // over TCP, which the signal server hands out (?transport=tcp) and coturn serves, but
     // libdatachannel's libjuice backend gathers no candidate from it.
-    id: 6,
-    label: '5b',
+    id: 7,
+    label: '5c',
     name: 'UDP blocked on client side, datachannel only (TURN/TCP offered)',
     natA: 'eim',
     natB: 'eim',
@@ -596,7 +609,9 @@ export function summarize(r: VariantResult): {
   const paths = new Map<string, number>();
   for (const a of ok) {
     const p = a.path;
-    const key = p ? `${p.transport} ${p.local}/${p.remote}${p.relayed ? ' (relayed)' : ''}` : '?';
+    // TURN over TCP is named (tls/turn-tcp); ICE relays are UDP here.
+    const how = p?.relayed ? ` (relayed${p.protocol.includes('turn') ? `, ${p.protocol}` : ''})` : '';
+    const key = p ? `${p.transport} ${p.local}/${p.remote}${how}` : '?';
     paths.set(key, (paths.get(key) ?? 0) + 1);
   }
   const times = (ok.length > 0 ? ok : r.attempts).map((a) => a.ms);

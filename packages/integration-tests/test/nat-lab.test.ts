@@ -115,20 +115,40 @@ describe('NAT lab: two home networks behind Linux NATs', { skip: skip ?? false }
     assertFailedClearly(r, /no relay candidate on either side: TURN server unreachable/);
   });
 
-  it('5. UDP blocked on the client side: connects every time over direct TLS to the forwarded host', async () => {
+  it('5. UDP blocked on the client side, no port forward: connects every time over tls through TURN over TCP', async () => {
     const r = await run(5);
+    assertAllConnected(r);
+    const relayedTls = (p: PathSeen | undefined) =>
+      p?.transport === 'tls' && p.relayed && p.protocol === 'tls/turn-tcp';
+    for (const a of r.attempts) {
+      assert.ok(relayedTls(a.path), `attempt ${a.i}: ${JSON.stringify(a.path)}`);
+      assert.equal(a.path?.remote, 'relay');
+      // The client dialled the relayed address on the TURN server's public IP.
+      assert.match(a.path?.remoteAddress ?? '', /^198\.51\.100\.2:\d+$/);
+    }
+    for (const p of r.hostPaths) {
+      assert.ok(relayedTls(p), `host side: ${JSON.stringify(p)}`);
+      assert.equal(p.local, 'relay');
+      // The peer the host permitted and saw: the client router's public address.
+      assert.match(p.remoteAddress ?? '', /^198\.51\.100\.12:\d+$/);
+    }
+    assert.ok(relayedTls(r.read?.path));
+  });
+
+  it('5b. UDP blocked on the client side, host TCP-forwarded: connects every time over direct TLS', async () => {
+    const r = await run(6);
     assertAllConnected(r);
     for (const a of r.attempts) {
       assert.equal(a.path?.transport, 'tls', `attempt ${a.i}: ${JSON.stringify(a.path)}`);
-      assert.equal(a.path?.relayed, false);
+      assert.equal(a.path?.relayed, false, 'the forwarded direct path wins over the relay');
     }
   });
 
-  it('5b. UDP blocked, datachannel only: fails (libjuice gathers nothing from TURN over TCP)', async () => {
-    const r = await run(6);
+  it('5c. UDP blocked, datachannel only: fails (libjuice gathers nothing from TURN over TCP)', async () => {
+    const r = await run(7);
     // Only host candidates on the blocked side: no STUN answer, no UDP relay, and no TCP relay
     // although turn:...?transport=tcp was handed out. If this starts connecting, node-datachannel
-    // gained TURN/TCP: update the README limits and make variant 5 use it.
+    // gained TURN/TCP: update the README limits (the tls transport's own TURN/TCP relay covers it).
     assertFailedClearly(r, /candidates local host, remote [^;)]*relay/);
   });
 });

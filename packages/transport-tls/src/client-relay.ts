@@ -13,23 +13,21 @@ import type { RelayPermitSignal } from './relay-signals.js';
 export class ClientRelay {
   /** The relayed address to dial; rejects when there will be none (why, as a TransportError). */
   readonly target: Promise<HostPort>;
+  /** Cancels the Binding when the session ends first. */
+  readonly #ac = new AbortController();
   #resolve!: (t: HostPort) => void;
   #reject!: (e: TransportError) => void;
 
-  constructor(
-    server: TurnTcpServer,
-    timeoutMs: number,
-    signal: AbortSignal,
-    emit: (s: RelayPermitSignal) => void,
-  ) {
+  /** The Binding stops, and `target` rejects, on `fail()` (the session calls it when it ends). */
+  constructor(server: TurnTcpServer, timeoutMs: number, emit: (s: RelayPermitSignal) => void) {
     this.target = new Promise<HostPort>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
     this.target.catch(() => {});
-    tcpBinding(server, { signal, timeoutMs }).then(
+    tcpBinding(server, { signal: this.#ac.signal, timeoutMs }).then(
       (me) => {
-        if (!signal.aborted) emit({ type: 'relay-permit', addresses: [me.address] });
+        if (!this.#ac.signal.aborted) emit({ type: 'relay-permit', addresses: [me.address] });
       },
       (err: Error) =>
         this.fail(`could not learn our public address from the TURN server: ${err.message}`, err),
@@ -43,8 +41,9 @@ export class ClientRelay {
     else this.fail(`bad relayed address ${address}`);
   }
 
-  /** There will be no relay (host said so, or the session ended). */
+  /** There will be no relay (host said so, or the session ended); a Binding in progress stops. */
   fail(reason: string, cause?: unknown): void {
+    this.#ac.abort();
     this.#reject(
       new TransportError('TRANSPORT_CONNECT_FAILED', `tls: no TURN relay: ${reason}`, {
         ...(cause !== undefined && { cause }),

@@ -75,6 +75,8 @@ export class TlsSession implements TransportSession {
   #clientRelay: ClientRelay | undefined;
   /** Host: the winning channel runs over the relay, which then lives until the channel closes. */
   #relayKept = false;
+  /** Host: a client asks for its permission once per session; repeats are ignored. */
+  #permitAsked = false;
 
   constructor(
     role: 'host' | 'client',
@@ -106,7 +108,7 @@ export class TlsSession implements TransportSession {
       if (turn) this.#hostRelay = new HostRelay(turn, turnTimeoutMs, (c) => this.#onRelayed(c));
       void this.#startHost();
     } else if (turn) {
-      this.#clientRelay = new ClientRelay(turn, turnTimeoutMs, this.#attempt.signal, (s) => this.#emit(s));
+      this.#clientRelay = new ClientRelay(turn, turnTimeoutMs, (s) => this.#emit(s));
     }
   }
 
@@ -132,7 +134,8 @@ export class TlsSession implements TransportSession {
     if (s.type === 'relay-permit') {
       if (this.#role !== 'host')
         throw new TransportError('TRANSPORT_BAD_SIGNAL', 'tls: relay-permit sent to a client');
-      if (this.#settled) return;
+      if (this.#settled || this.#permitAsked) return;
+      this.#permitAsked = true;
       const relay = this.#hostRelay;
       if (relay === undefined) {
         this.#emit({ type: 'relay-unavailable', reason: 'the host has no TURN-over-TCP server' });
