@@ -127,13 +127,6 @@ export interface ChunkCache {
 
 const MiB = 1024 * 1024;
 
-/** Copies `bytes` into a SharedArrayBuffer of exactly their size (read-only from then on). */
-function sharedCopy(bytes: Uint8Array): Buffer {
-  const out = Buffer.from(new SharedArrayBuffer(bytes.byteLength));
-  out.set(bytes);
-  return out;
-}
-
 function positive(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
   if (!Number.isSafeInteger(n) || n < 0)
@@ -349,12 +342,11 @@ class TwoTierCache implements ChunkCache {
       this.#l1.set(k, key.file, bytes);
       return;
     }
-    // One copy, shared by both tiers: L1 keeps it, and the writer thread receives the same
-    // memory (a SharedArrayBuffer crosses postMessage without a copy). Before: L1 copied the
-    // transport view, then postMessage structured-cloned the view's whole backing buffer.
-    const shared = sharedCopy(bytes);
-    this.#l1.set(k, key.file, shared);
-    const item: PutItem = { key: k, file: key.file, version: key.version, index: key.index, bytes: shared };
+    // L1 keeps the transport's bytes (no copy when they are a frame body); the writer gets
+    // them copied into a pooled shared slab when they are handed over (L2Store), so a fill
+    // deferred and then dropped, or overwritten, costs no copy at all.
+    const kept = this.#l1.set(k, key.file, bytes) ?? bytes;
+    const item: PutItem = { key: k, file: key.file, version: key.version, index: key.index, bytes: kept };
     this.#dirty.delete(k);
     // Deferred only while L1 holds the bytes (so deferring costs no memory beyond L1's bound).
     if (!this.#defer || !this.#l1.has(k)) {

@@ -9,6 +9,7 @@ import {
 import type { FromWriter, LoadResult, PutItem, Touches, ToWriter, VerifyProgress } from './l2-messages.js';
 import { openL2 } from './l2-schema.js';
 import { startWriter, type WriterChannel, type WriterMode } from './l2-writer-host.js';
+import { SharedSlabs } from './shared-slabs.js';
 import type { SqliteDatabase } from './sqlite-binding.js';
 
 /** Options of the L2 store (defaults applied by openChunkCache). */
@@ -65,6 +66,7 @@ export class L2Store {
   #roomWaiters: Array<() => void> = [];
   #failed: CacheError | undefined;
   #closed = false;
+  readonly #slabs: SharedSlabs;
   #read;
   #readRange;
   #has;
@@ -83,6 +85,7 @@ export class L2Store {
     this.#db = db;
     this.#writer = writer;
     this.#maxPending = opts.maxPendingBytes;
+    this.#slabs = new SharedSlabs(opts.maxPendingBytes + BATCH_BYTES);
     this.#read = db.prepare<[string], { id: number; size: number; hash: Buffer; blob: Buffer }>(
       'SELECT m.id, m.size, m.hash, d.blob FROM meta m JOIN data d ON d.id = m.id WHERE m.key = ?',
     );
@@ -248,13 +251,16 @@ export class L2Store {
     while (this.#queue.length > 0) {
       const items: PutItem[] = [];
       let bytes = 0;
-      while (this.#queue.length > 0 && items.length < BATCH_ITEMS && bytes < BATCH_BYTES) {
-        const it = this.#queue.shift()!;
-        items.push(it);
-        bytes += it.bytes.byteLength;
+      while (this.#queue.length > 0 && items.length < BATCH_ITEMS) {
+        const size = this.#queue[0]!.bytes.byteLength;
+        if (items.length > 0 && bytes + size > BATCH_BYTES) break;
+        items.push(this.#queue.shift()!);
+        bytes += size;
       }
       this.#queueBytes -= bytes;
-      this.#send({ t: 'put', items, touches: this.#takeTouches(), tick: this.#nextTick(), bytes });
+      const shared = this.#slabs.pack(items.map((it) => it.bytes));
+      const sent = items.map((it, i) => ({ ...it, bytes: shared[i]! }));
+      this.#send({ t: 'put', items: sent, touches: this.#takeTouches(), tick: this.#nextTick(), bytes });
     }
   }
 
@@ -299,6 +305,7 @@ export class L2Store {
   #onMessage(m: FromWriter): void {
     switch (m.t) {
       case 'putDone':
+        this.#slabs.release();
         this.pendingBytes -= m.bytes;
         this.evictions += m.evicted;
         if (m.error !== undefined) {
@@ -331,6 +338,7 @@ export class L2Store {
     this.#requests.clear();
     this.pendingBytes = 0;
     this.#queue = [];
+    this.#slabs.clear();
     this.#wakeRoomWaiters();
   }
 

@@ -47,14 +47,18 @@ export class MemoryLru {
     return this.#map.has(key);
   }
 
-  /** Stores a chunk, evicting least recently used ones until it fits. */
-  set(key: string, file: string, bytes: Uint8Array): void {
+  /**
+   * Stores a chunk, evicting least recently used ones until it fits. Returns the bytes kept
+   * (a copy when `bytes` was a small view of a larger buffer), or `undefined` when the chunk
+   * is larger than the whole bound.
+   */
+  set(key: string, file: string, bytes: Uint8Array): Uint8Array | undefined {
     this.delete(key);
-    if (bytes.byteLength > this.maxBytes) return;
-    // A view into a larger buffer (a transport frame, say) would pin all of it: copy so the
-    // byte bound is about real memory.
-    const own =
-      bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : bytes.slice();
+    if (bytes.byteLength > this.maxBytes) return undefined;
+    // A view into a much larger buffer (a batch of frames, say) would pin all of it: copy so
+    // the byte bound is about real memory. A view that is nearly all of its buffer (a frame
+    // body behind a small header) is kept as is.
+    const own = bytes.byteLength * 16 >= bytes.buffer.byteLength * 15 ? bytes : bytes.slice();
     while (this.#bytes + own.byteLength > this.maxBytes) {
       const oldest = this.#map.keys().next();
       if (oldest.done) break;
@@ -65,6 +69,7 @@ export class MemoryLru {
     }
     this.#map.set(key, { file, bytes: own });
     this.#bytes += own.byteLength;
+    return own;
   }
 
   delete(key: string): boolean {
