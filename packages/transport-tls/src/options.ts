@@ -11,13 +11,19 @@ export interface TlsTransportOptions extends DirectTransportOptions {
    * (RFC 6062), the client dials it after the direct addresses had their chance. Default true.
    */
   readonly turnTcp?: boolean;
+  /**
+   * Configured ICE server URLs (`[network] turn`); their `turn:...?transport=tcp` entries are
+   * used for the relay after those a session brings from the signal server.
+   */
+  readonly iceServers?: readonly string[];
 }
 
 /** Options with defaults applied. */
 export interface ResolvedTlsOptions extends ResolvedDirectOptions {
   readonly turnTcp: boolean;
+  readonly iceServers: readonly string[];
 }
 
 export function resolveOptions(o: TlsTransportOptions = {}): ResolvedTlsOptions {
-  return { ...resolveDirectOptions(o), turnTcp: o.turnTcp ?? true };
+  return { ...resolveDirectOptions(o), turnTcp: o.turnTcp ?? true, iceServers: o.iceServers ?? [] };
 }

@@ -102,7 +102,9 @@ export class TlsSession implements TransportSession {
       this.#onAbort();
       return;
     }
-    const turn = ctx.options.turnTcp ? turnTcpServers(iceServers)[0] : undefined;
+    const turn = ctx.options.turnTcp
+      ? turnTcpServers([...iceServers, ...ctx.options.iceServers])[0]
+      : undefined;
     const turnTimeoutMs = Math.min(5000, ctx.options.connectTimeoutMs);
     if (role === 'host') {
       if (turn) this.#hostRelay = new HostRelay(turn, turnTimeoutMs, (c) => this.#onRelayed(c));

@@ -138,6 +138,15 @@ describe('tls over a TURN-over-TCP relay (coturn)', { skip: skip ?? false }, () 
     });
   });
 
+  it('a TURN server from the configuration (transport option, no session credentials) relays too', async () => {
+    const hostSide = make([REFUSED], { iceServers: ice });
+    const clientSide = make([], { iceServers: ice });
+    const { client } = await connectBothWays(hostSide, clientSide, { host: [], client: [] });
+    assert.equal(client.pathInfo().relayed, true);
+    assert.equal(client.pathInfo().protocol, 'tls/turn-tcp');
+    client.close();
+  });
+
   it('turnTcp: false ignores the TURN server (direct only, as before)', async () => {
     const hostSide = make([REFUSED], { turnTcp: false, connectTimeoutMs: 1500 });
     const clientSide = make([], { turnTcp: false, connectTimeoutMs: 1500 });

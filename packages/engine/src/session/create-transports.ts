@@ -7,7 +7,7 @@ import { webTransportTransport } from '@wormhole/transport-webtransport';
 export interface TransportConfig {
   /** Which transports, in preference order. Default: tls, webtransport, datachannel. */
   readonly kinds?: readonly TransportKind[];
-  /** `stun:` / `turn:user:pass@host:port` URLs for ICE (datachannel). */
+  /** `stun:` / `turn:user:pass@host:port` URLs: ICE (datachannel); `?transport=tcp` TURN also relays tls. */
   readonly iceServers?: readonly string[];
   /** 'relay' forces TURN (tests, locked-down networks). Default 'all'. */
   readonly iceTransportPolicy?: 'all' | 'relay';
@@ -30,6 +30,7 @@ export function createTransports(config: TransportConfig = {}): Transport[] {
     switch (kind) {
       case 'tls':
         t = tlsTransport({
+          ...(config.iceServers !== undefined && { iceServers: config.iceServers }),
           ...(config.listenHost !== undefined && { listenHost: config.listenHost }),
           ...(config.advertiseAddresses !== undefined && { advertiseAddresses: config.advertiseAddresses }),
         });
