@@ -65,4 +65,4 @@ umount_wormhole() {  # $1 = mountpoint; the next mount starts with an empty chun
   return $rc
 }
 
-add_config wormhole "$MNT_ROOT/wormhole" mount_wormhole umount_wormhole "wormhole share + wormhole mount (FUSE helper, chunk cache)"
+add_config wormhole "$MNT_ROOT/wormhole" mount_wormhole umount_wormhole "wormhole share + wormhole mount (in-process FUSE, chunk cache)"
