@@ -66,3 +66,7 @@ umount_wormhole() {  # $1 = mountpoint; the next mount starts with an empty chun
 }
 
 add_config wormhole "$MNT_ROOT/wormhole" mount_wormhole umount_wormhole "wormhole share + wormhole mount (in-process FUSE, chunk cache)"
+
+# The share runs before any timed step, as sshd does for sshfs: `mount ms` is the mount alone.
+# (Started lazily by the first mount before, its start-up landed in that mount's time.)
+if [[ -z ${CONFIGS:-} || ,$CONFIGS, == *,wormhole,* ]]; then wh_start_share || die "wormhole share did not start"; fi
