@@ -145,18 +145,27 @@ export class L2Store {
       return undefined;
     }
     if (row === undefined) return undefined;
-    if (row.blob.byteLength !== row.size || !chunkMatches(this.hashAlgorithm, row.blob, row.hash)) {
-      this.corruptDropped++;
-      try {
-        this.#delete.run(row.id);
-      } catch (err) {
-        this.lastError = String(err);
-      }
-      return undefined;
-    }
-    this.#touches.set(row.id, this.#nextTick());
-    this.#scheduleTouches();
+    if (row.blob.byteLength !== row.size || !chunkMatches(this.hashAlgorithm, row.blob, row.hash))
+      return this.#dropCorrupt(row.id);
+    this.#touch(row.id);
     return row.blob;
+  }
+
+  /** A chunk whose check failed: deleted, counted, reported to the caller as a miss. */
+  #dropCorrupt(id: number): undefined {
+    this.corruptDropped++;
+    try {
+      this.#delete.run(id);
+    } catch (err) {
+      this.lastError = String(err);
+    }
+    return undefined;
+  }
+
+  /** Records a read for the LRU order (sent to the writer in batches). */
+  #touch(id: number): void {
+    this.#touches.set(id, this.#nextTick());
+    this.#scheduleTouches();
   }
 
   /**
@@ -181,17 +190,9 @@ export class L2Store {
     if (row === undefined) return undefined;
     if (row.size < end) return undefined;
     const expected = Math.min(to, row.size) - from;
-    if (row.part.byteLength !== expected || !blocksMatch(row.part, from / CHECK_BLOCK, row.hash)) {
-      this.corruptDropped++;
-      try {
-        this.#delete.run(row.id);
-      } catch (err) {
-        this.lastError = String(err);
-      }
-      return undefined;
-    }
-    this.#touches.set(row.id, this.#nextTick());
-    this.#scheduleTouches();
+    if (row.part.byteLength !== expected || !blocksMatch(row.part, from / CHECK_BLOCK, row.hash))
+      return this.#dropCorrupt(row.id);
+    this.#touch(row.id);
     return row.part.subarray(start - from, end - from);
   }
 
