@@ -135,6 +135,45 @@ describe('chunk reader', () => {
     assert.equal(s.l1.entries, 0, 'whole chunks were not read into L1');
   });
 
+  test('with fetchRange, a small random miss fetches just its bytes (not cached); cached chunks still answer', async (t) => {
+    const dir = tempDir(t);
+    const { bytes } = makeFile(dir, 'r.bin', 16 * CS);
+    const src = fileSource(CS);
+    src.files.set('r', join(dir, 'r.bin'));
+    const ranges: Array<[number, number]> = [];
+    const cache = await openChunkCache({ l2Path: join(dir, 'c.db'), writer: 'inline' });
+    const reader = createChunkReader({
+      cache,
+      chunkSize: CS,
+      fetchChunk: src.fetchChunk,
+      fetchRange: async (_file, _version, offset, length) => {
+        ranges.push([offset, length]);
+        return bytes.subarray(offset, offset + length);
+      },
+    });
+    t.after(async () => {
+      reader.close();
+      await cache.close();
+    });
+    await reader.read('r', 'v1', 16 * CS, 0, 2 * CS, 1); // chunks 0 and 1 cached (sequential)
+    const before = src.calls.length;
+    const offsets = [9, 6, 13, 1, 11].map((c) => c * CS + 777);
+    for (const off of offsets) {
+      const got = await reader.read('r', 'v1', 16 * CS, off, 4096, 3);
+      assert.deepEqual(Buffer.from(got), bytes.subarray(off, off + 4096));
+    }
+    assert.deepEqual(
+      ranges,
+      [9, 6, 13, 11].map((c) => [c * CS + 777, 4096]),
+      'each miss asked for its 4 KiB only; the cached chunk 1 answered from the cache',
+    );
+    assert.equal(reader.stats().rangeFetches, 4);
+    assert.equal(src.calls.length, before, 'no whole chunk fetched for random misses');
+    // A larger read still goes through whole chunks.
+    await reader.read('r', 'v1', 16 * CS, 7 * CS + 5, 100 * 1024, 3);
+    assert.ok(src.calls.length > before);
+  });
+
   test('a seek cancels prefetches no longer wanted', async (t) => {
     const { reader, src } = await setup(t);
     src.delay = (i) => (i === 0 || i === 1 || i === 50 ? 0 : 2000);

@@ -59,6 +59,8 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
       chunkSize: DEFAULT_CHUNK_SIZE,
       fetchChunk: (file, version, index, signal) =>
         r.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version, { signal }),
+      fetchRange: (file, version, offset, length, signal) =>
+        r.read(file, offset, length, version, { signal }),
     });
     let m: Mount | undefined;
     const fs = remoteFileSystem(r, { reader, cache, onInvalidate: (path) => m?.invalidate(path) });
