@@ -240,6 +240,7 @@ async function main(): Promise<void> {
         chunkSize: CS,
         // As packages/engine/src/session/mount-share.ts wires it.
         fetchChunk: (f, v, i, signal) => r.read(f, i * CS, CS, v, { signal }),
+        fetchRange: (f, v, offset, length, signal) => r.read(f, offset, length, v, { signal }),
       });
     let fh = 1;
     const via = (reader: ChunkReader, h: number) => (off: number, len: number) =>
