@@ -44,6 +44,10 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
   readonly #remoteAddress: string | undefined;
   readonly #relaySide: 'host' | 'client' | undefined;
   #waiters: Waiter[] = [];
+  // Messages that arrive before anyone listens: the peer may send the moment it is connected,
+  // and the consumer attaches its listener only after awaiting `connected` (and possibly more).
+  // Kept, not dropped; the stream keeps flowing so a peer's close is still seen.
+  #early: Uint8Array[] | undefined = [];
   #closed = false;
 
   constructor(socket: TLSSocket, init: TlsChannelInit) {
@@ -65,6 +69,10 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
     socket.on('error', (err) => this.#shutdown(false, `socket error: ${err.message}`));
     socket.on('end', () => this.#shutdown(false, 'closed by peer'));
     socket.on('close', () => this.#shutdown(false, 'connection lost'));
+    // 'newListener' is not in the typed event map, hence the widening.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'message' && this.#early !== undefined) queueMicrotask(() => this.#flushEarly());
+    });
     // Deliver what came with the handshake after the caller had a chance to add listeners.
     queueMicrotask(() => {
       if (init.leftover.byteLength > 0) this.#receive(init.leftover);
@@ -132,7 +140,19 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
     for (const m of messages) {
       if (this.#closed) return;
       // A plain Uint8Array view (no copy): the contract's type, not Node's Buffer subclass.
-      this.emit('message', new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
+      const view = new Uint8Array(m.buffer, m.byteOffset, m.byteLength);
+      if (this.#early !== undefined) this.#early.push(view);
+      else this.emit('message', view);
+    }
+  }
+
+  #flushEarly(): void {
+    const early = this.#early;
+    if (early === undefined || this.listenerCount('message') === 0) return;
+    this.#early = undefined;
+    for (const m of early) {
+      if (this.#closed) return;
+      this.emit('message', m);
     }
   }
 
@@ -144,7 +164,10 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
 
   #shutdown(local: boolean, reason: string): void {
     if (this.#closed) return;
+    // Deliver what already arrived before announcing the close.
+    if (this.listenerCount('message') > 0) this.#flushEarly();
     this.#closed = true;
+    this.#early = undefined;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(TransportError.CLOSED(`Connection is closed: ${reason}`));

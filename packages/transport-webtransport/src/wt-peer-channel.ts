@@ -37,6 +37,10 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
   readonly #init: WtChannelInit;
   readonly #decoder: LengthPrefixDecoder;
   #waiters: Waiter[] = [];
+  // Messages that arrive before anyone listens: the peer may send the moment it is connected,
+  // and the consumer attaches its listener only after awaiting `connected` (and possibly more).
+  // Kept, not dropped; the stream keeps flowing so a peer's close is still seen.
+  #early: Uint8Array[] | undefined = [];
   #queued = 0;
   #closed = false;
 
@@ -57,6 +61,10 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
       () => this.#shutdown(false, 'closed by peer'),
       (err: unknown) => this.#shutdown(false, `session lost: ${(err as Error)?.message ?? String(err)}`),
     );
+    // 'newListener' is not in the typed event map, hence the widening.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'message' && this.#early !== undefined) queueMicrotask(() => this.#flushEarly());
+    });
     // Start reading after the caller had a chance to add listeners.
     queueMicrotask(() => void this.#readLoop());
   }
@@ -152,7 +160,19 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
     for (const m of messages) {
       if (this.#closed) return;
       // A plain Uint8Array view (no copy): the contract's type, not Node's Buffer subclass.
-      this.emit('message', new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
+      const view = new Uint8Array(m.buffer, m.byteOffset, m.byteLength);
+      if (this.#early !== undefined) this.#early.push(view);
+      else this.emit('message', view);
+    }
+  }
+
+  #flushEarly(): void {
+    const early = this.#early;
+    if (early === undefined || this.listenerCount('message') === 0) return;
+    this.#early = undefined;
+    for (const m of early) {
+      if (this.#closed) return;
+      this.emit('message', m);
     }
   }
 
@@ -164,7 +184,10 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
 
   #shutdown(local: boolean, reason: string): void {
     if (this.#closed) return;
+    // Deliver what already arrived before announcing the close.
+    if (this.listenerCount('message') > 0) this.#flushEarly();
     this.#closed = true;
+    this.#early = undefined;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(TransportError.CLOSED(`Connection is closed: ${reason}`));

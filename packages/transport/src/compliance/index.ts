@@ -171,6 +171,39 @@ export function transportComplianceTests(opts: ComplianceOptions): void {
       }
     });
 
+    it('keeps what the peer sent before the first message listener attached', async () => {
+      // The peer may send the moment it is connected while the receiver attaches its listener
+      // later (the bench did an IPC round trip first, lost messages and waited forever).
+      const { host, client } = await connect();
+      try {
+        const n = 64;
+        const size = Math.min(64 * 1024, host.maxMessageBytes);
+        const sending = (async () => {
+          for (let i = 0; i < n; i++) {
+            const m = new Uint8Array(size);
+            new DataView(m.buffer).setUint32(0, i);
+            await host.send(m);
+          }
+        })();
+        await new Promise((r) => setTimeout(r, 200));
+        const seen: number[] = [];
+        await new Promise<void>((resolve) =>
+          client.on('message', (m) => {
+            seen.push(new DataView(m.buffer, m.byteOffset, m.byteLength).getUint32(0));
+            if (seen.length === n) resolve();
+          }),
+        );
+        await sending;
+        assert.deepEqual(
+          seen,
+          Array.from({ length: n }, (_, i) => i),
+        );
+      } finally {
+        host.close();
+        client.close();
+      }
+    });
+
     it('moves bulk data honouring backpressure (bufferedAmount stays bounded)', async () => {
       const { host, client } = await connect();
       const total = opts.bulkBytes ?? 256 * 1024 * 1024;
