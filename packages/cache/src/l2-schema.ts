@@ -55,6 +55,11 @@ export function openL2(path: string, busyTimeoutMs: number, hash: ChunkHashAlgor
     db.pragma('page_size = 65536');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Only the L2 writer checkpoints, when idle (l2-writer.ts); a reader's rare write (dropping
+    // a corrupt row) must not run a checkpoint on the thread that serves reads. After one, the
+    // WAL file is cut back to this size.
+    db.pragma('wal_autocheckpoint = 0');
+    db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     let alg: ChunkHashAlgorithm = hash;
     db.transaction(() => {
       db.exec(SCHEMA);

@@ -7,6 +7,16 @@ import type { L2Connection } from './l2-schema.js';
 const EVICT_BATCH = 64;
 /** Rows rehashed per verify step. */
 const VERIFY_BATCH = 64;
+/**
+ * Checkpoints run once the writer has been idle this long, not during a burst of fills: with
+ * SQLite's default auto-checkpoint every page a cold stream fills is written twice while the
+ * stream runs (WAL, then the main file). Measured, 768 MiB of 256 KiB chunks: 1.29-1.34 s CPU
+ * during the burst with auto-checkpoint, 0.80-0.84 s without (the checkpoint, 0.8-2.3 s CPU,
+ * then runs when nothing else needs the cores).
+ */
+const CHECKPOINT_IDLE_MS = 1000;
+/** ...or at once when a burst has written this much since the last checkpoint (bounds the WAL). */
+const CHECKPOINT_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * The write side of L2: inserts, eviction, last_access updates, invalidation, verify. It
@@ -20,6 +30,26 @@ export function createWriter(
   post: (m: FromWriter, transfer?: ArrayBuffer[]) => void,
 ) {
   const { db, hashAlgorithm } = conn;
+  let sinceCheckpoint = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const checkpoint = (): void => {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    sinceCheckpoint = 0;
+    try {
+      // PASSIVE: copies what no reader still needs, never waits for one.
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy or closed: the next one catches up.
+    }
+  };
+  const wrote = (bytes: number): void => {
+    sinceCheckpoint += bytes;
+    if (sinceCheckpoint >= CHECKPOINT_MAX_BYTES) return checkpoint();
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => chainIdle(checkpoint), CHECKPOINT_IDLE_MS);
+    idleTimer.unref();
+  };
   const totals = db.prepare<[], { entries: number; bytes: number }>(
     'SELECT entries, bytes FROM totals WHERE one = 1',
   );
@@ -175,6 +205,7 @@ export function createWriter(
         try {
           const r = put(m.items, m.touches, m.tick);
           post({ t: 'putDone', bytes: m.bytes, inserted: r.inserted, evicted: r.evicted });
+          wrote(m.bytes);
         } catch (err) {
           // A failed batch only loses cache fills; report it and keep serving.
           post({ t: 'putDone', bytes: m.bytes, inserted: 0, evicted: 0, error: String(err) });
@@ -218,6 +249,7 @@ export function createWriter(
         return;
       case 'close':
         return reply(m.rid, () => {
+          clearTimeout(idleTimer);
           db.close();
           return true;
         });
@@ -233,8 +265,16 @@ export function createWriter(
   };
 
   let chain: Promise<void> = Promise.resolve();
+  let closed = false;
+  /** Runs `fn` in turn with the messages (never inside one), unless the writer closed. */
+  const chainIdle = (fn: () => void): void => {
+    chain = chain.then(() => {
+      if (!closed) fn();
+    });
+  };
   /** Queues a message; messages run one at a time, in arrival order. */
   return (m: ToWriter): void => {
+    if (m.t === 'close') closed = true;
     chain = chain.then(() => handle(m));
   };
 }

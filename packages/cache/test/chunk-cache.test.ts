@@ -151,6 +151,34 @@ describe('L2 (SQLite)', () => {
     assert.equal((await b.verify()).corrupt, 0);
   });
 
+  test('the writer checkpoints the WAL once idle, not during a burst of fills', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const c = await open(t, { l2Path: path, l2Admission: 'immediate' });
+    for (let i = 0; i < 64; i++) c.put(key(i), chunk(CS, 11, i));
+    await c.flush();
+    const wal = () => statSync(`${path}-wal`).size;
+    const Database = (await import('better-sqlite3')).default;
+    const frames = () => {
+      // Asked on a read-only connection, which cannot copy anything itself, a passive
+      // checkpoint only reports the WAL's frames and how many are already copied.
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
+      } finally {
+        db.close();
+      }
+    };
+    assert.ok(wal() >= 64 * CS, `the burst is in the WAL (${wal()} bytes), not yet copied`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const [r] = frames();
+    assert.ok(
+      r !== undefined && r.log > 0 && r.checkpointed === r.log,
+      `checkpointed when idle: ${JSON.stringify(r)}`,
+    );
+    for (let i = 0; i < 64; i += 9) assert.deepEqual(Buffer.from(c.get(key(i))!), chunk(CS, 11, i));
+  });
+
   test('getRange: verified block-aligned parts from L2 without promotion; a flipped block is dropped', async (t) => {
     const dir = tempDir(t);
     const path = join(dir, 'c.db');
