@@ -24,6 +24,8 @@ export const RunStateSchema = z.object({
         localCandidate: z.string(),
         remoteCandidate: z.string(),
         relayed: z.boolean(),
+        /** What carries the channel, e.g. `tcp/tls`, `udp/dtls/sctp`, `tls/turn-tcp`. */
+        protocol: z.string().optional(),
         remoteAddress: z.string().optional(),
         bytesSent: z.number(),
         bytesReceived: z.number(),

@@ -434,14 +434,14 @@ describe('wormhole share + wormhole mount over real FUSE (CLI, separate processe
       | {
           path: string;
           code: string;
-          peers: { transport: string; localCandidate: string; remoteCandidate: string }[];
+          peers: { transport: string; localCandidate: string; remoteCandidate: string; protocol?: string }[];
         }
       | undefined;
     const m = status.find((s) => s.kind === 'mount') as
       | {
           path: string;
           connected: boolean;
-          peers: { transport: string; localCandidate: string; remoteCandidate: string }[];
+          peers: { transport: string; localCandidate: string; remoteCandidate: string; protocol?: string }[];
         }
       | undefined;
     assert.ok(share && m, JSON.stringify(status));
@@ -455,6 +455,7 @@ describe('wormhole share + wormhole mount over real FUSE (CLI, separate processe
     for (const p of [share.peers[0]!, m.peers[0]!]) {
       assert.equal(typeof p.localCandidate, 'string');
       assert.equal(typeof p.remoteCandidate, 'string');
+      assert.match(p.protocol ?? '', /tls/, 'what carries the channel');
     }
     const stats = await cli(['cache', 'stats'], env);
     assert.equal(stats.code, 0, stats.stdout + stats.stderr);

@@ -97,6 +97,7 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
                     localCandidate: path.localCandidateType,
                     remoteCandidate: path.remoteCandidateType,
                     relayed: path.relayed,
+                    protocol: path.protocol,
                     ...(path.remoteAddress !== undefined && { remoteAddress: path.remoteAddress }),
                     bytesSent: 0,
                     bytesReceived: mounted.reader.stats().fetches * mounted.reader.chunkSize,

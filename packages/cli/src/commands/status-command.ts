@@ -17,7 +17,7 @@ export function registerStatusCommand(program: Command, ctx: CommandContext): vo
           `${s.kind} ${s.path}  (pid ${s.pid}${s.code ? `, code ${s.code}` : ''}${s.connected === false ? ', DISCONNECTED' : ''})`,
           ...s.peers.map(
             (p) =>
-              `  peer ${p.id}: ${p.transport} ${p.localCandidate}/${p.remoteCandidate}${p.relayed ? ' (relayed)' : ' (direct)'}` +
+              `  peer ${p.id}: ${p.transport} ${p.localCandidate}/${p.remoteCandidate}${p.relayed ? ' (relayed)' : ' (direct)'}${p.protocol ? ` over ${p.protocol}` : ''}` +
               `${p.remoteAddress ? ` ${p.remoteAddress}` : ''}  sent ${formatBytes(p.bytesSent)}  received ${formatBytes(p.bytesReceived)}`,
           ),
           ...(s.throughput
