@@ -200,6 +200,11 @@ class MemoryChannel extends EventEmitter<PeerChannelEvents> implements PeerChann
     this.maxMessageBytes = opts.maxMessageBytes ?? 256 * 1024;
     this.#hwm = opts.highWaterMark ?? 1024 * 1024;
     this.#binding = { local, remote };
+    // Like the real transports, keep what the peer sends until someone listens: hold it in the
+    // peer's queue (its send() waits) and deliver once a 'message' listener attaches.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'message') queueMicrotask(() => this.peer.#schedule());
+    });
   }
 
   get isClosed(): boolean {
@@ -229,6 +234,7 @@ class MemoryChannel extends EventEmitter<PeerChannelEvents> implements PeerChann
     this.#scheduled = false;
     // Deliver a bounded batch per turn so the event loop (and the sender) keep running.
     let budget = 4 * 1024 * 1024;
+    if (this.peer.listenerCount('message') === 0) return;
     while (this.#queue.length > 0 && budget > 0 && !this.#closed) {
       const m = this.#queue.shift()!;
       this.#queued -= m.byteLength;
