@@ -36,6 +36,12 @@ class TlsTransport implements Transport, TlsSessionContext {
     return session;
   }
 
+  prepare(role: 'host' | 'client'): void {
+    if (this.#closed) return;
+    // A session's own call reports a failure; this early start only takes it off the critical path.
+    (role === 'host' ? this.listener() : this.identity()).catch(() => {});
+  }
+
   identity(): Promise<SelfSignedCertificate> {
     this.#identity ??= createSelfSignedCertificate();
     return this.#identity;

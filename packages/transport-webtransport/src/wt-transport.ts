@@ -39,6 +39,14 @@ class WebTransportTransport implements Transport, WtSessionContext {
     return session;
   }
 
+  prepare(role: 'host' | 'client'): void {
+    if (this.#closed) return;
+    // Loading the library (~30-150 ms the first time) and the certificate overlap the
+    // rendezvous; a session's own call reports a failure.
+    if (role === 'host') this.listener().catch(() => {});
+    else Promise.all([this.binding(), this.identity()]).catch(() => {});
+  }
+
   binding(): Promise<WtBinding> {
     return loadBinding();
   }

@@ -15,6 +15,9 @@ import { parseResumeTicket, type ResumeTicket, resumeMac, ticketFromKeys } from 
 import { SignalClient } from './signal-client.js';
 import { passwordToScalar, Spake2 } from './spake2.js';
 import { RISTRETTO255_GROUP } from './spake2-groups.js';
+
+type RistrettoPoint = (typeof RISTRETTO255_GROUP)['base'];
+
 import type { Transport } from './transport.js';
 import { TransportError } from './transport-error.js';
 import { fetchTurnIceServers } from './turn-ice-servers.js';
@@ -83,14 +86,25 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
   let client: SignalClient | undefined;
   try {
     client = await SignalClient.connect(signalUrl, { signal: ac.signal });
+    for (const t of opts.transports) t.prepare?.('client');
     // Short-lived TURN credentials, fetched while the PAKE runs; never rejects ([] without TURN).
     const iceServers = fetchTurnIceServers(client);
-    const joined = await client.join(nameplate);
+    const joining = client.join(nameplate);
+    joining.catch(() => {}); // awaited below; not unhandled while the share is computed
+    // The PAKE share is computed while the join travels to the signal server and back: a
+    // process' first SPAKE2 step is its slowest (~35-45 ms cold: noble builds the base point's
+    // table; ~5 ms warm), and a remote signal server's round trip hides it.
+    const spake = password
+      ? new Spake2(RISTRETTO255_GROUP, 'A', passwordToScalar(password, RISTRETTO255_GROUP.order), {
+          ...pakeIdentities(nameplate),
+          aad: PAKE_AAD,
+        })
+      : undefined;
+    const joined = await joining;
     const result = await runClient(
       client,
       joined.peers,
-      nameplate,
-      password,
+      spake,
       ticket,
       opts.transports,
       ac.signal,
@@ -133,8 +147,7 @@ function isSecurityFailure(e: TransportError): boolean {
 function runClient(
   client: SignalClient,
   peers: readonly string[],
-  nameplate: string,
-  password: Uint8Array | undefined,
+  spake: Spake2<RistrettoPoint> | undefined,
   ticket: (ResumeTicket & { secretBytes: Uint8Array }) | undefined,
   transports: readonly Transport[],
   signal: AbortSignal,
@@ -150,12 +163,6 @@ function runClient(
     let keys: SessionKeys | undefined;
     let settled = false;
     let stage: 'await-b' | 'await-confirm' | 'link' = 'await-b';
-    const spake = password
-      ? new Spake2(RISTRETTO255_GROUP, 'A', passwordToScalar(password, RISTRETTO255_GROUP.order), {
-          ...pakeIdentities(nameplate),
-          aad: PAKE_AAD,
-        })
-      : undefined;
     let confirmB: ((mac: Uint8Array) => boolean) | undefined;
     const nonceA = new Uint8Array(randomBytes(32));
 

@@ -13,7 +13,7 @@ import {
 } from './rendezvous-messages.js';
 import { createMemoryTicketStore, resumeMac, type TicketStore } from './resume.js';
 import { SignalClient } from './signal-client.js';
-import { passwordToScalar, Spake2, type Spake2Result } from './spake2.js';
+import { passwordToScalar, Spake2, type Spake2Result, warmUpSpake2 } from './spake2.js';
 import { RISTRETTO255_GROUP } from './spake2-groups.js';
 import type { Transport } from './transport.js';
 import { TransportError } from './transport-error.js';
@@ -446,6 +446,11 @@ function withTimeout(p: Promise<readonly string[]>): Promise<readonly string[]> 
  */
 export async function hostRendezvous(opts: HostRendezvousOptions): Promise<HostRendezvous> {
   const r = new HostRendezvousImpl(opts);
-  await r.start();
+  const started = r.start();
+  // While the signal socket connects and the room is created: listeners, certificates and a
+  // throw-away PAKE exchange (cold ~40-100 ms), so the first client waits for none of them.
+  for (const t of opts.transports) t.prepare?.('host');
+  warmUpSpake2(RISTRETTO255_GROUP);
+  await started;
   return r;
 }

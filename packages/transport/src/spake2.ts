@@ -61,6 +61,24 @@ export function passwordToScalar(password: Uint8Array, order: bigint): bigint {
   return w === 0n ? 1n : w;
 }
 
+let warmedUp = false;
+
+/**
+ * Runs one throw-away exchange so the process' first real one is not the slowest: cold, a
+ * ristretto255 exchange costs ~40-100 ms a side (noble's BigInt code still interpreted, the
+ * base point's table not built) against ~5-10 ms warm, and it sat on the critical path of a
+ * host's first client (the first-byte bench's 150-300 ms first try). Once per process.
+ */
+export function warmUpSpake2<E extends GroupElement<E>>(group: Spake2Group<E>): void {
+  if (warmedUp) return;
+  warmedUp = true;
+  const opts = { idA: new Uint8Array(0), idB: new Uint8Array(0) };
+  const a = new Spake2(group, 'A', 1n, opts);
+  const b = new Spake2(group, 'B', 1n, opts);
+  a.finish(b.share);
+  b.finish(a.share);
+}
+
 /** One SPAKE2 party. Create it, send `share`, then `finish(peerShare)`. Single use. */
 export class Spake2<E extends GroupElement<E>> {
   readonly share: Uint8Array;

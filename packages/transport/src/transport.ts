@@ -42,6 +42,12 @@ export interface Transport {
   isAvailable(): boolean;
   /** Starts one connection attempt in the given role. The host side is the "answerer"/listener. */
   createSession(role: 'host' | 'client', options: ConnectOptions): TransportSession;
+  /**
+   * Optional: starts, in the background, what the first session in `role` will need (module
+   * loads, certificate, listener), so the rendezvous (signal connect, PAKE) hides that time
+   * instead of a connection attempt waiting for it. Never throws; failures surface in sessions.
+   */
+  prepare?(role: 'host' | 'client'): void;
   /** Releases listeners and native state shared by sessions (node-datachannel `cleanup()`). */
   close(): Promise<void>;
 }
