@@ -62,14 +62,17 @@ try {
     let failures = 0;
     for (let i = 0; i < tries; i++) {
       const t0 = performance.now();
-      if (process.env.BENCH_VERBOSE) console.error(`${kind} try ${i} start hrtime_us ${process.hrtime.bigint() / 1000n}`);
+      if (process.env.BENCH_VERBOSE)
+        console.error(`${kind} try ${i} start hrtime_us ${process.hrtime.bigint() / 1000n}`);
       try {
         const fs = await connectShare({ code, signalUrl: signal.url, transports });
         const t1 = performance.now();
         await fs.read('/a.txt', 0, 1);
         times.push(performance.now() - t0);
         if (process.env.BENCH_VERBOSE)
-          console.error(`${kind} try ${i}: connect ${(t1 - t0).toFixed(1)} ms, read ${(performance.now() - t1).toFixed(1)} ms`);
+          console.error(
+            `${kind} try ${i}: connect ${(t1 - t0).toFixed(1)} ms, read ${(performance.now() - t1).toFixed(1)} ms`,
+          );
         await fs.close();
       } catch {
         failures++;
