@@ -45,7 +45,10 @@ export function createWriter(
   };
   const wrote = (bytes: number): void => {
     sinceCheckpoint += bytes;
-    if (sinceCheckpoint >= CHECKPOINT_MAX_BYTES) return checkpoint();
+    if (sinceCheckpoint >= CHECKPOINT_MAX_BYTES) {
+      checkpoint();
+      return;
+    }
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => chainIdle(checkpoint), CHECKPOINT_IDLE_MS);
     idleTimer.unref();
