@@ -47,6 +47,9 @@ writeFileSync(join(dir, 'a.txt'), 'x');
 const host = spawnTsChild(
   join(import.meta.dirname, '../../packages/integration-tests/test/fixtures/share-child.ts'),
   [dir, signal.url, kinds.join(','), join(dir, '.state.json')],
+  // BENCH_HOST_NODE_OPTIONS: node options for the share child only (e.g. `--inspect=127.0.0.1:9230`,
+  // `--perf-basic-prof`) to look inside a stuck host.
+  process.env.BENCH_HOST_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_HOST_NODE_OPTIONS } : {},
 );
 try {
   const code = String((await host.waitFor('code')).code);
