@@ -57,20 +57,45 @@ describe('tampered SDP fingerprint', () => {
     const b = new native.PeerConnection('b', config);
     try {
       let forged = '';
+      // Each callback type has its own native queue, so a candidate can arrive before the
+      // description it belongs to: hold candidates until the remote description is set. Nothing
+      // may throw out of a native callback (that is std::terminate, the whole process), so
+      // every call is guarded and a failure fails the test through `broken`.
+      let broken: unknown;
+      const guard = (fn: () => void) => {
+        try {
+          fn();
+        } catch (err) {
+          broken ??= err;
+        }
+      };
+      const held = { a: [] as Array<[string, string]>, b: [] as Array<[string, string]> };
+      const ready = { a: false, b: false };
+      const setRemote = (side: 'a' | 'b', sdp: string, type: string) => {
+        const pc = side === 'a' ? a : b;
+        guard(() => pc.setRemoteDescription(sdp, type as 'offer' | 'answer'));
+        ready[side] = true;
+        for (const [c, m] of held[side].splice(0)) guard(() => pc.addRemoteCandidate(c, m));
+      };
+      const addCandidate = (side: 'a' | 'b', c: string, m: string) => {
+        if (!ready[side]) held[side].push([c, m]);
+        else guard(() => (side === 'a' ? a : b).addRemoteCandidate(c, m));
+      };
       a.onLocalDescription((sdp, type) => {
         const t = tamper(sdp);
         forged = fp(t);
-        b.setRemoteDescription(t, type);
+        setRemote('b', t, type);
       });
-      b.onLocalDescription((sdp, type) => a.setRemoteDescription(sdp, type));
-      a.onLocalCandidate((c, m) => b.addRemoteCandidate(c, m));
-      b.onLocalCandidate((c, m) => a.addRemoteCandidate(c, m));
+      b.onLocalDescription((sdp, type) => setRemote('a', sdp, type));
+      a.onLocalCandidate((c, m) => addCandidate('b', c, m));
+      b.onLocalCandidate((c, m) => addCandidate('a', c, m));
       b.onDataChannel(() => {});
       const dc = a.createDataChannel('x');
       await new Promise<void>((resolve, reject) => {
         dc.onOpen(resolve);
         setTimeout(() => reject(new Error('no open')), 5000).unref();
       });
+      assert.equal(broken, undefined, String(broken));
       const real = fp(a.localDescription()?.sdp ?? '');
       const seen = b.remoteFingerprint().value.replace(/:/g, '').toLowerCase();
       assert.notEqual(forged, real);
