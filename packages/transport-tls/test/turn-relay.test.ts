@@ -90,6 +90,7 @@ describe('tls over a TURN-over-TCP relay (coturn)', { skip: skip ?? false }, () 
     const port = (blackhole.address() as { port: number }).port;
     const hostSide = make([`127.0.0.1:${port}`]);
     const clientSide = make([]);
+    const before = releases();
     const t0 = performance.now();
     const { client } = await connectBothWays(hostSide, clientSide, { host: ice, client: ice });
     assert.equal(client.pathInfo().relayed, true);
@@ -97,6 +98,9 @@ describe('tls over a TURN-over-TCP relay (coturn)', { skip: skip ?? false }, () 
     const ms = performance.now() - t0;
     assert.ok(ms >= 200 && ms < 5000, `connected after ${ms} ms`);
     client.close();
+    // Its allocation goes when the channel closes; the next test counts releases from here.
+    for (let i = 0; i < 150 && releases() === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(releases(), before + 1, 'the relayed channel released its allocation on close');
   });
 
   it('a working direct address wins over the relay, and the unused allocation is released', async () => {
