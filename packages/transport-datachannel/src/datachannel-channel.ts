@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ChannelBinding, PathInfo, PeerChannel, PeerChannelEvents } from '@wormhole/transport';
-import { TransportError } from '@wormhole/transport';
+import { EarlyMessages, TransportError } from '@wormhole/transport';
 import type { NativeDataChannel, NativePeerConnection } from './native.js';
 import { pathInfoFromPair } from './path-info.js';
 
@@ -34,7 +34,7 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
   #waiters: Waiter[] = [];
   // Messages that arrive before anyone listens: the peer may send the moment its side opens,
   // and the consumer attaches its listener only after awaiting `connected`.
-  #early: Uint8Array[] | undefined = [];
+  readonly #early: EarlyMessages;
 
   constructor(init: ChannelInit) {
     super();
@@ -50,6 +50,12 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
     );
     this.#path = pathInfoFromPair(safe(() => init.pc.getSelectedCandidatePair(), null));
 
+    // Before any native callback is wired: a message may arrive on the next tick.
+    this.#early = new EarlyMessages(
+      this as EventEmitter,
+      (m) => this.#emitSafely('message', m),
+      () => this.#closed,
+    );
     this.#dc.setBufferedAmountLowThreshold(this.#highWaterMark);
     this.#dc.onBufferedAmountLow(() => this.#drain());
     this.#dc.onMessage((msg) => {
@@ -63,8 +69,7 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
         msg instanceof ArrayBuffer
           ? new Uint8Array(msg)
           : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-      if (this.#early !== undefined) this.#early.push(bytes);
-      else this.#emitSafely('message', bytes);
+      this.#early.receive(bytes);
     });
     this.#dc.onClosed(() => this.#shutdown(false, 'peer closed the channel'));
     this.#dc.onError((err) => this.#shutdown(false, `channel error: ${err}`));
@@ -72,10 +77,6 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
       if (state === 'failed' || state === 'closed' || state === 'disconnected') {
         this.#shutdown(false, `peer connection ${state}`);
       }
-    });
-    // 'newListener' is not in the typed event map, hence the widening.
-    (this as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (event === 'message' && this.#early !== undefined) queueMicrotask(() => this.#flushEarly());
     });
   }
 
@@ -128,16 +129,6 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
     return this.#path;
   }
 
-  #flushEarly(): void {
-    const early = this.#early;
-    if (early === undefined || this.listenerCount('message') === 0) return;
-    this.#early = undefined;
-    for (const m of early) {
-      if (this.#closed) return;
-      this.#emitSafely('message', m);
-    }
-  }
-
   #drain(): void {
     if (this.#closed || this.#waiters.length === 0) return;
     // A stale low event can arrive after the buffer refilled; the next one will follow.
@@ -150,10 +141,9 @@ export class DataChannelPeerChannel extends EventEmitter<PeerChannelEvents> impl
   #shutdown(local: boolean, reason: string): void {
     if (this.#closed) return;
     // Deliver what already arrived before announcing the close.
-    if (this.listenerCount('message') > 0) this.#flushEarly();
+    this.#early.close();
     this.#path = this.pathInfo();
     this.#closed = true;
-    this.#early = undefined;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(TransportError.CLOSED());

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import type { ChannelBinding, PathInfo, PeerChannel, PeerChannelEvents } from '@wormhole/transport';
-import { TransportError } from '@wormhole/transport';
+import { EarlyMessages, TransportError } from '@wormhole/transport';
 import { formatHostPort, LengthPrefixDecoder, lengthHeader } from '@wormhole/transport/direct';
 
 /** How long a closed channel waits for the peer to finish the TLS shutdown before cutting it. */
@@ -47,7 +47,7 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
   // Messages that arrive before anyone listens: the peer may send the moment it is connected,
   // and the consumer attaches its listener only after awaiting `connected` (and possibly more).
   // Kept, not dropped; the stream keeps flowing so a peer's close is still seen.
-  #early: Uint8Array[] | undefined = [];
+  readonly #early: EarlyMessages;
   #closed = false;
 
   constructor(socket: TLSSocket, init: TlsChannelInit) {
@@ -69,10 +69,11 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
     socket.on('error', (err) => this.#shutdown(false, `socket error: ${err.message}`));
     socket.on('end', () => this.#shutdown(false, 'closed by peer'));
     socket.on('close', () => this.#shutdown(false, 'connection lost'));
-    // 'newListener' is not in the typed event map, hence the widening.
-    (this as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (event === 'message' && this.#early !== undefined) queueMicrotask(() => this.#flushEarly());
-    });
+    this.#early = new EarlyMessages(
+      this as EventEmitter,
+      (m) => this.emit('message', m),
+      () => this.#closed,
+    );
     // Deliver what came with the handshake after the caller had a chance to add listeners.
     queueMicrotask(() => {
       if (init.leftover.byteLength > 0) this.#receive(init.leftover);
@@ -141,18 +142,7 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
       if (this.#closed) return;
       // A plain Uint8Array view (no copy): the contract's type, not Node's Buffer subclass.
       const view = new Uint8Array(m.buffer, m.byteOffset, m.byteLength);
-      if (this.#early !== undefined) this.#early.push(view);
-      else this.emit('message', view);
-    }
-  }
-
-  #flushEarly(): void {
-    const early = this.#early;
-    if (early === undefined || this.listenerCount('message') === 0) return;
-    this.#early = undefined;
-    for (const m of early) {
-      if (this.#closed) return;
-      this.emit('message', m);
+      this.#early.receive(view);
     }
   }
 
@@ -165,9 +155,8 @@ export class TlsPeerChannel extends EventEmitter<PeerChannelEvents> implements P
   #shutdown(local: boolean, reason: string): void {
     if (this.#closed) return;
     // Deliver what already arrived before announcing the close.
-    if (this.listenerCount('message') > 0) this.#flushEarly();
+    this.#early.close();
     this.#closed = true;
-    this.#early = undefined;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(TransportError.CLOSED(`Connection is closed: ${reason}`));

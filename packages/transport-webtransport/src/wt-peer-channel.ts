@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ChannelBinding, PathInfo, PeerChannel, PeerChannelEvents } from '@wormhole/transport';
-import { TransportError } from '@wormhole/transport';
+import { EarlyMessages, TransportError } from '@wormhole/transport';
 import { LengthPrefixDecoder } from '@wormhole/transport/direct';
 import type { WtSession } from './native.js';
 
@@ -40,7 +40,7 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
   // Messages that arrive before anyone listens: the peer may send the moment it is connected,
   // and the consumer attaches its listener only after awaiting `connected` (and possibly more).
   // Kept, not dropped; the stream keeps flowing so a peer's close is still seen.
-  #early: Uint8Array[] | undefined = [];
+  readonly #early: EarlyMessages;
   #queued = 0;
   #closed = false;
 
@@ -61,10 +61,11 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
       () => this.#shutdown(false, 'closed by peer'),
       (err: unknown) => this.#shutdown(false, `session lost: ${(err as Error)?.message ?? String(err)}`),
     );
-    // 'newListener' is not in the typed event map, hence the widening.
-    (this as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (event === 'message' && this.#early !== undefined) queueMicrotask(() => this.#flushEarly());
-    });
+    this.#early = new EarlyMessages(
+      this as EventEmitter,
+      (m) => this.emit('message', m),
+      () => this.#closed,
+    );
     // Start reading after the caller had a chance to add listeners.
     queueMicrotask(() => void this.#readLoop());
   }
@@ -161,18 +162,7 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
       if (this.#closed) return;
       // A plain Uint8Array view (no copy): the contract's type, not Node's Buffer subclass.
       const view = new Uint8Array(m.buffer, m.byteOffset, m.byteLength);
-      if (this.#early !== undefined) this.#early.push(view);
-      else this.emit('message', view);
-    }
-  }
-
-  #flushEarly(): void {
-    const early = this.#early;
-    if (early === undefined || this.listenerCount('message') === 0) return;
-    this.#early = undefined;
-    for (const m of early) {
-      if (this.#closed) return;
-      this.emit('message', m);
+      this.#early.receive(view);
     }
   }
 
@@ -185,9 +175,8 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
   #shutdown(local: boolean, reason: string): void {
     if (this.#closed) return;
     // Deliver what already arrived before announcing the close.
-    if (this.listenerCount('message') > 0) this.#flushEarly();
+    this.#early.close();
     this.#closed = true;
-    this.#early = undefined;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(TransportError.CLOSED(`Connection is closed: ${reason}`));

@@ -31,6 +31,7 @@ export {
   type PeerRole,
 } from './channel-binding.js';
 export { type DialRendezvousOptions, type DialResult, dialRendezvous } from './dial-rendezvous.js';
+export { EarlyMessages } from './early-messages.js';
 export {
   type CodeEvent,
   type HostRendezvous,
