@@ -93,6 +93,14 @@ function closed(ch: PeerChannel): Promise<void> {
   return new Promise((resolve) => (ch.isClosed ? resolve() : ch.once('close', () => resolve())));
 }
 
+/** `seen` is exactly 0, 1, ..., n - 1: every message arrived, once, in order. */
+function assertInOrder(seen: readonly number[], n: number): void {
+  assert.deepEqual(
+    seen,
+    Array.from({ length: n }, (_, i) => i),
+  );
+}
+
 /** Registers the compliance suite for one transport. */
 export function transportComplianceTests(opts: ComplianceOptions): void {
   describe(`transport compliance: ${opts.name}`, () => {
@@ -143,10 +151,7 @@ export function transportComplianceTests(opts: ComplianceOptions): void {
           await client.send(m);
         }
         await done;
-        assert.deepEqual(
-          seen,
-          Array.from({ length: n }, (_, i) => i),
-        );
+        assertInOrder(seen, n);
       } finally {
         host.close();
         client.close();
@@ -194,10 +199,7 @@ export function transportComplianceTests(opts: ComplianceOptions): void {
           }),
         );
         await sending;
-        assert.deepEqual(
-          seen,
-          Array.from({ length: n }, (_, i) => i),
-        );
+        assertInOrder(seen, n);
       } finally {
         host.close();
         client.close();
