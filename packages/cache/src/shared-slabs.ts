@@ -21,8 +21,10 @@ interface Region {
 export class SharedSlabs {
   readonly ringBytes: number;
   #ring: SharedArrayBuffer | undefined;
-  /** Regions in flight, oldest first; `undefined` for a batch that got memory of its own. */
-  readonly #inFlight: Array<Region | undefined> = [];
+  /** Ring regions in flight, oldest first. */
+  readonly #live: Region[] = [];
+  /** Per batch in flight, oldest first: whether it holds a ring region (else memory of its own). */
+  readonly #inRing: boolean[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(ringBytes: number) {
@@ -39,12 +41,13 @@ export class SharedSlabs {
     if (start === undefined) {
       memory = new SharedArrayBuffer(total);
       at = 0;
-      this.#inFlight.push(undefined);
+      this.#inRing.push(false);
     } else {
       this.#ring ??= new SharedArrayBuffer(this.ringBytes);
       memory = this.#ring;
       at = start;
-      this.#inFlight.push({ start, end: start + total });
+      this.#inRing.push(true);
+      this.#live.push({ start, end: start + total });
     }
     const out: Buffer[] = [];
     for (const p of parts) {
@@ -58,13 +61,14 @@ export class SharedSlabs {
 
   /** The oldest packed batch is done with: its region may be reused. */
   release(): void {
-    this.#inFlight.shift();
-    if (this.#inFlight.length === 0) this.#armIdleDrop();
+    if (this.#inRing.shift() === true) this.#live.shift();
+    if (this.#inRing.length === 0) this.#armIdleDrop();
   }
 
   /** Forgets all memory (the writer is gone). */
   clear(): void {
-    this.#inFlight.length = 0;
+    this.#inRing.length = 0;
+    this.#live.length = 0;
     this.#ring = undefined;
     clearTimeout(this.#idleTimer);
   }
@@ -72,7 +76,7 @@ export class SharedSlabs {
   /** Where a region of `size` bytes fits in the ring now, if it does. */
   #place(size: number): number | undefined {
     if (size > this.ringBytes) return undefined;
-    const live = this.#inFlight.filter((r): r is Region => r !== undefined);
+    const live = this.#live;
     if (live.length === 0) return 0;
     const oldest = live[0]!;
     const newest = live[live.length - 1]!;
@@ -89,7 +93,7 @@ export class SharedSlabs {
   #armIdleDrop(): void {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
-      if (this.#inFlight.length === 0) this.#ring = undefined;
+      if (this.#inRing.length === 0) this.#ring = undefined;
     }, IDLE_DROP_MS);
     this.#idleTimer.unref();
   }
