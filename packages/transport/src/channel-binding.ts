@@ -61,6 +61,9 @@ export async function authenticateChannel(
     const mine = bindingMac(keys.binding, channel.kind, role, view.local, view.remote);
     const expected = bindingMac(keys.binding, channel.kind, peerRole, view.remote, view.local);
     const sent = channel.send(mine);
+    // When the wait below fails first (the channel closed: e.g. the race's loser), this send's
+    // rejection has nobody awaiting it; unhandled, it would end the process.
+    sent.catch(() => {});
     const got = await auth.readOne(opts.signal, opts.timeoutMs ?? 10_000, 'binding MAC');
     if (!constantTimeEqual(got, expected)) throw TransportError.BINDING_MISMATCH();
     await sent;

@@ -75,4 +75,28 @@ describe('channel binding', () => {
     await assert.rejects(p, { code: 'TRANSPORT_ABORTED' });
     c.close();
   });
+
+  it('a send that fails after the wait already failed is not an unhandled rejection', async () => {
+    const [h, c] = createMemoryChannelPair();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // The send settles (rejects) only after the channel closed under the MAC wait, as
+      // libdatachannel's send did when the race closed its losing channel mid-handshake.
+      let failSend!: (err: Error) => void;
+      h.send = () =>
+        new Promise<void>((_, reject) => {
+          failSend = reject;
+        });
+      const p = authenticateChannel(h, keys, 'host', { timeoutMs: 5_000 });
+      c.close('lost the race');
+      await assert.rejects(p, { code: 'TRANSPORT_BINDING_MISMATCH' });
+      failSend(new Error('DataChannel is closed'));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
