@@ -3,8 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EngineError, RemoteFsError } from '../src/index.js';
+import { FrameKind } from '@wormhole/protocol';
+import { createRemoteFs, createShareHost, EngineError, RemoteFsError } from '../src/index.js';
 import { type Served, serve, tempDir } from './helpers/fixture.js';
+import { dialChannel, listenChannels } from './helpers/net-channel.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -169,6 +171,69 @@ describe('HELLO survives a channel handed over late', () => {
       assert.equal((await fs.stat('/')).type, 'dir');
       await fs.close();
     } finally {
+      await host.close();
+      await server.close();
+      await dir.remove();
+    }
+  });
+});
+
+describe('readChunks', () => {
+  it('yields aligned pieces in order without gaps, ends at EOF, cancels what a break leaves', async () => {
+    const dir = await tempDir();
+    const data = randomBytes(1024 * 1024 + 777);
+    await writeFile(join(dir.path, 'f'), data);
+    const host = await createShareHost({ root: dir.path, watch: false, chunkSize: 64 * 1024 });
+    const server = await listenChannels((ch) => host.attach(ch));
+    const sentKinds: number[] = [];
+    const fs = await createRemoteFs({
+      readWindow: 4,
+      connect: async () => {
+        const ch = await dialChannel(server.port);
+        const send = ch.send.bind(ch);
+        ch.send = (m: Uint8Array) => {
+          sentKinds.push(m[1]!);
+          return send(m);
+        };
+        return ch;
+      },
+    });
+    try {
+      // From an unaligned offset past the end: first piece up to the next boundary, then
+      // whole chunks, then the short tail; nothing after it.
+      const from = 1000;
+      const pieces: Uint8Array[] = [];
+      for await (const p of fs.readChunks('/f', from, data.length)) pieces.push(p);
+      assert.equal(pieces[0]!.byteLength, 64 * 1024 - from);
+      for (const p of pieces.slice(1, -1)) assert.equal(p.byteLength, 64 * 1024);
+      assert.deepEqual(Buffer.concat(pieces), data.subarray(from));
+
+      // Leaving after the first piece: the rest of the window is cancelled, not left running.
+      const cancelsBefore = sentKinds.filter((k) => k === FrameKind.CANCEL).length;
+      for await (const p of fs.readChunks('/f', 0, data.length)) {
+        assert.equal(p.byteLength, 64 * 1024);
+        break;
+      }
+      const cancels = sentKinds.filter((k) => k === FrameKind.CANCEL).length - cancelsBefore;
+      // The window is refilled before a piece is handed over, so up to 4 are in flight then.
+      assert.ok(cancels >= 1 && cancels <= 4, `cancelled ${cancels} of at most 4 pieces in flight`);
+
+      // A caller's abort ends the iteration with ENGINE_ABORTED; the connection stays usable.
+      const ctl = new AbortController();
+      await assert.rejects(
+        (async () => {
+          for await (const _ of fs.readChunks('/f', 0, data.length, undefined, { signal: ctl.signal }))
+            ctl.abort();
+        })(),
+        (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_ABORTED',
+      );
+      assert.equal((await fs.stat('/f')).size, data.length);
+      await assert.rejects(
+        fs.readChunks('/f', -1, 10).next(),
+        (e: unknown) => e instanceof RemoteFsError && e.code === 'EINVAL',
+      );
+    } finally {
+      await fs.close();
       await host.close();
       await server.close();
       await dir.remove();

@@ -30,24 +30,12 @@ async function plan(fs: RemoteFs, remote: string, local: string, st: Stat, jobs:
   }
 }
 
-/** Copies one file with up to `window` reads in flight, to a temp name renamed at the end. */
+/** Copies one file, its chunks streamed in order (RemoteFs keeps a window in flight), to a temp name renamed at the end. */
 async function copyFile(fs: RemoteFs, job: Job, onBytes: (n: number) => void): Promise<void> {
   const tmp = `${job.local}.wormhole-part`;
   const out = createWriteStream(tmp, { mode: job.stat.mode & 0o777 });
   try {
-    const step = 4 * 1024 * 1024;
-    const pending: Array<Promise<Uint8Array>> = [];
-    let next = 0;
-    const issue = () => {
-      if (next < job.stat.size) {
-        pending.push(fs.read(job.remote, next, Math.min(step, job.stat.size - next), job.stat.version));
-        next += step;
-      }
-    };
-    for (let i = 0; i < 4; i++) issue();
-    while (pending.length > 0) {
-      const chunk = await pending.shift()!;
-      issue();
+    for await (const chunk of fs.readChunks(job.remote, 0, job.stat.size, job.stat.version)) {
       if (!out.write(chunk)) await once(out, 'drain');
       onBytes(chunk.byteLength);
     }

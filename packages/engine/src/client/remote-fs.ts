@@ -106,6 +106,18 @@ export interface RemoteFs extends EventEmitter<RemoteFsEvents> {
     version?: string,
     opts?: CallOptions,
   ): Promise<Uint8Array>;
+  /**
+   * The bytes of `[offset, offset + length)` as the host's frames, in order, without copying
+   * them into one buffer: `readWindow` chunk requests stay in flight ahead of the consumer.
+   * Ends early at end of file. Leaving the loop (or aborting) cancels what is still in flight.
+   */
+  readChunks(
+    path: string,
+    offset: number,
+    length: number,
+    version?: string,
+    opts?: CallOptions,
+  ): AsyncIterableIterator<Uint8Array>;
   readlink(path: string, opts?: CallOptions): Promise<string>;
   statfs(opts?: CallOptions): Promise<StatfsResult>;
   /** Stops reconnecting, closes the channel, fails pending calls. Idempotent. */
@@ -344,63 +356,88 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
     version?: string,
     opts?: CallOptions,
   ): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0)
-      throw RemoteFsError.EINVAL('offset and length must be non-negative integers');
-    const wire = toWirePath(path);
-    const chunk = Math.min(this.chunkSize, MAX_READ_BYTES);
-    const one = (off: number, len: number, signal?: AbortSignal) =>
-      this.#call(
-        FsOp.READ,
-        version === undefined
-          ? { path: wire, offset: off, length: len }
-          : { path: wire, offset: off, length: len, version },
-        FrameKind.DATA,
-        signal ? { signal } : undefined,
-      );
+    checkRange(offset, length);
     if (length === 0) return new Uint8Array(0);
-    // Split at chunk boundaries (so a cache keyed by chunk index sees aligned pieces).
-    const pieces: [number, number][] = [];
-    for (let off = offset; off < offset + length; ) {
-      const end = Math.min(offset + length, (Math.floor(off / chunk) + 1) * chunk);
-      pieces.push([off, end - off]);
-      off = end;
-    }
-    if (pieces.length === 1) return one(offset, length, opts?.signal);
-
-    // Several pieces: a bounded window in flight; a short piece means end of file.
+    const chunk = this.#readChunk();
+    // One piece: the frame body itself, no copy.
+    if (Math.floor(offset / chunk) === Math.floor((offset + length - 1) / chunk))
+      return this.#readPiece(toWirePath(path), offset, length, version, opts?.signal);
     const out = Buffer.allocUnsafe(length);
+    let at = 0;
+    for await (const data of this.readChunks(path, offset, length, version, opts)) {
+      out.set(data, at);
+      at += data.byteLength;
+    }
+    return at === length ? out : out.subarray(0, at);
+  }
+
+  async *readChunks(
+    path: string,
+    offset: number,
+    length: number,
+    version?: string,
+    opts?: CallOptions,
+  ): AsyncIterableIterator<Uint8Array> {
+    checkRange(offset, length);
+    const wire = toWirePath(path);
+    const chunk = this.#readChunk();
+    const end = offset + length;
     const ctl = new AbortController();
     // One listener per in-flight piece is expected, not a leak.
     setMaxListeners(0, ctl.signal);
     const onAbort = () => ctl.abort();
     opts?.signal?.addEventListener('abort', onAbort, { once: true });
-    let next = 0;
-    let eof = Number.POSITIVE_INFINITY;
-    const worker = async () => {
-      while (next < pieces.length) {
-        const i = next++;
-        const [off, len] = pieces[i]!;
-        if (off >= eof) return;
-        const data = await one(off, len, ctl.signal);
-        out.set(data, off - offset);
-        if (data.byteLength < len) eof = Math.min(eof, off + data.byteLength);
+    // Pieces split at chunk boundaries, so a cache keyed by chunk index sees aligned pieces.
+    const inflight: { len: number; data: Promise<Uint8Array> }[] = [];
+    let next = offset;
+    const issue = () => {
+      while (inflight.length < this.#opts.readWindow && next < end) {
+        const len = Math.min(end, (Math.floor(next / chunk) + 1) * chunk) - next;
+        const data = this.#readPiece(wire, next, len, version, ctl.signal);
+        // Settled by the consumer in order; a piece failing while an earlier one is awaited
+        // must not count as unhandled.
+        data.catch(() => {});
+        inflight.push({ len, data });
+        next += len;
       }
     };
     try {
-      const workers = Array.from({ length: Math.min(this.#opts.readWindow, pieces.length) }, worker);
-      await Promise.all(
-        workers.map((w) =>
-          w.catch((err: unknown) => {
-            ctl.abort();
-            throw err;
-          }),
-        ),
-      );
+      issue();
+      while (inflight.length > 0) {
+        const piece = inflight.shift()!;
+        const data = await piece.data;
+        // A short piece is the end of the file: nothing after it exists.
+        if (data.byteLength < piece.len) {
+          if (data.byteLength > 0) yield data;
+          return;
+        }
+        issue();
+        yield data;
+      }
     } finally {
       opts?.signal?.removeEventListener('abort', onAbort);
+      // Leaving early (break, error, EOF) cancels the reads still in flight.
+      if (inflight.length > 0) ctl.abort();
     }
-    const total = Math.min(length, eof - offset);
-    return total === length ? out : out.subarray(0, total);
+  }
+
+  #readChunk(): number {
+    return Math.min(this.chunkSize, MAX_READ_BYTES);
+  }
+
+  #readPiece(
+    wire: string,
+    offset: number,
+    length: number,
+    version: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
+    return this.#call(
+      FsOp.READ,
+      version === undefined ? { path: wire, offset, length } : { path: wire, offset, length, version },
+      FrameKind.DATA,
+      signal ? { signal } : undefined,
+    );
   }
 
   async close(): Promise<void> {
@@ -411,6 +448,11 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
     this.#conn = undefined;
     await this.#reconnecting;
   }
+}
+
+function checkRange(offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0)
+    throw RemoteFsError.EINVAL('offset and length must be non-negative integers');
 }
 
 function decodeOr<T>(decode: (b: Uint8Array) => T, body: Uint8Array): T {
