@@ -256,7 +256,13 @@ async function main(): Promise<void> {
     // Cold: fresh L1, empty L2.
     let cache = await open2();
     const reader = mkReader(cache);
+    const elu0 = performance.eventLoopUtilization();
+    const cpu0 = process.cpuUsage();
     const cold = await fuseSeq(via(reader, fh++), size);
+    // Busy share of the client's event loop, and the client's CPU (all threads), in the pass.
+    const coldElu = performance.eventLoopUtilization(elu0).utilization;
+    const coldCpu = process.cpuUsage(cpu0);
+    out.coldClient = { elu: coldElu, cpuMsPerGiB: (coldCpu.user + coldCpu.system) / 1000 / (size / 2 ** 30) };
     const tf = performance.now();
     await cache.flush();
     const flushMs = performance.now() - tf;
@@ -266,7 +272,7 @@ async function main(): Promise<void> {
     log(
       'cold',
       cold,
-      `cold via cache (read-ahead)    ${cold.toFixed(0)} MB/s  fetches ${coldStats.reader.fetches} (${coldStats.reader.readAheadFetches} read-ahead)`,
+      `cold via cache (read-ahead)    ${cold.toFixed(0)} MB/s  fetches ${coldStats.reader.fetches} (${coldStats.reader.readAheadFetches} read-ahead); client loop busy ${(coldElu * 100).toFixed(0)} %, CPU ${((coldCpu.user + coldCpu.system) / 1000 / (size / 2 ** 30)).toFixed(0)} ms/GiB`,
     );
     const ch2 = await rawChannel(child, size);
     log('channel2', ch2, `tls PeerChannel (raw, after)   ${ch2.toFixed(0)} MB/s`);

@@ -7,9 +7,12 @@
 //   tcp          raw node:net, host pipes the file into the socket (the ceiling)
 //   tls-raw      raw node:tls (TLS 1.3), same
 //   <t>-channel  the transport's PeerChannel, host sends the file as 128 KiB messages (raw transport)
-//   <t>-remotefs RemoteFs.read sequentially (sha256 checked), then random 4 KiB reads
+//   <t>-remotefs RemoteFs.readChunks over the whole file, then 256 KiB read()s 32 in flight
+//                (sha256 checked), then random 4 KiB reads
 // for t in tls, webtransport, datachannel. The parent is the client; figures go to stdout as a
 // table + JSON. Signals go over the child's IPC channel, both ways, as often as a transport needs.
+// Profiling knobs: BENCH_ONLY_REMOTEFS=1 (no raw cases), BENCH_ONLY_CHANNEL=1 (raw cases only),
+// BENCH_SEQ_ONLY=1 (RemoteFs: the sequential pass only), BENCH_HOST_CHUNK=<bytes>.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -261,27 +264,28 @@ async function remoteFs(
   try {
     fs = await createRemoteFs({ connect: () => dialVia(child, transport) });
     const name = `/${file.split('/').pop()}`;
-    // Sequential: a few big reads in flight, consumed in order (what a read-ahead layer does).
-    // Not hashed: the raw channel case does no work per byte either, and sha256 on the client
-    // thread (~650 MB/s here) would eat a large share of the client's CPU.
-    const step = 8 * 1024 * 1024;
+    // Sequential: the file as one stream of chunks (`readChunks`, what `wormhole get` does),
+    // the window of chunk requests in flight kept full. Not hashed: the raw channel case does
+    // no work per byte either, and sha256 on the client thread (~650 MB/s here) would eat a
+    // large share of the client's CPU.
     const cpu0 = await cpuStart(child);
     const t0 = performance.now();
-    const queue: Promise<Uint8Array>[] = [];
-    let next = 0;
-    const fill = () => {
-      while (queue.length < 3 && next < size) {
-        queue.push(fs!.read(name, next, Math.min(step, size - next)));
-        next += step;
-      }
-    };
-    fill();
-    while (queue.length > 0) {
-      await queue.shift()!;
-      fill();
-    }
+    let seqBytes = 0;
+    for await (const piece of fs.readChunks(name, 0, size)) seqBytes += piece.byteLength;
+    if (seqBytes !== size) throw new Error(`sequential pass read ${seqBytes} of ${size} bytes`);
     const seqMBps = mbps(size, performance.now() - t0);
     const seqCpu = await cpuPerGiB(child, cpu0, size);
+    if (process.env.BENCH_SEQ_ONLY === '1') {
+      const nan = Number.NaN;
+      return {
+        seqMBps,
+        seqCpu,
+        chunkMBps: nan,
+        shaOk: true,
+        rand1: { opsPerSec: nan, p50ms: nan, p99ms: nan },
+        rand32: { opsPerSec: nan, p99ms: nan },
+      };
+    }
 
     // What the mount's chunk reader does with a full read-ahead window: 256 KiB reads, 32 in
     // flight, in order; this pass also checks the bytes (sha256 on the client thread included).
@@ -388,6 +392,10 @@ async function main(): Promise<void> {
         // against the mean of two measurements bracketing the RemoteFs one.
         const none: [number, [number, number]] = [Number.NaN, [Number.NaN, Number.NaN]];
         const [chBefore, chCpu] = only ? none : await rawChannel(kind, file, size);
+        if (process.env.BENCH_ONLY_CHANNEL === '1') {
+          console.log(`${kind} channel     ${chBefore.toFixed(0)} MB/s; CPU/GiB client, host`, chCpu);
+          continue;
+        }
         const f = await remoteFs(kind, file, size, sha, randomOps);
         const [chAfter] = only ? none : await rawChannel(kind, file, size);
         const ch = (chBefore + chAfter) / 2;
