@@ -69,6 +69,7 @@ export {
   type Spake2Options,
   type Spake2Result,
   type Spake2Role,
+  warmUpSpake2,
 } from './spake2.js';
 export {
   type GroupElement,
