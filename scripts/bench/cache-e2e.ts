@@ -66,11 +66,14 @@ async function hostRole(file: string): Promise<void> {
     if (m.type !== 'session') return;
     const session = transport.createSession('host', { signal: new AbortController().signal });
     session.onSignal((signal) => send({ type: 'signal', signal }));
-    session.connected.then(async (ch) => {
-      if (m.mode === 'fs') return host.attach(ch);
-      for await (const chunk of createReadStream(file, { highWaterMark: FUSE_READ }))
-        await ch.send(chunk as Buffer);
-    });
+    session.connected
+      .then(async (ch) => {
+        if (m.mode === 'fs') return host.attach(ch);
+        for await (const chunk of createReadStream(file, { highWaterMark: FUSE_READ }))
+          await ch.send(chunk as Buffer);
+      })
+      // A failed attempt is the client's to report (it retries with a new session).
+      .catch(() => {});
   });
   send({ type: 'ready' });
 }

@@ -87,7 +87,9 @@ export class PeerLink {
           const queued = this.#queue ?? [];
           this.#queue = undefined;
           for (const payload of queued) this.deliver(payload);
-        });
+        })
+        // deliver() reports its own failures; anything else must fail the link, not the process.
+        .catch((err: unknown) => this.fail(asTransportError(err)));
     }
     if (role === 'host') this.#sendRoom({ t: 'hello', kinds: this.#available() });
   }
