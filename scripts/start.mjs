@@ -2,7 +2,7 @@
 // `pnpm start [args]`: the main job. Today that is the `wormhole` CLI (share / mount); once
 // the desktop app exists this starts it where Electron can run, else the headless daemon.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -23,5 +23,9 @@ if (args.length === 0) {
   );
   args.push('--help');
 }
-const res = spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit' });
+// The node flags the bin's shebang asks for (`#!/usr/bin/env -S node FLAGS`), so `pnpm start`
+// runs the CLI exactly as the installed `wormhole` command does.
+const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+const nodeFlags = shebang.replace(/^#!.*?\bnode\b\s*/, '').split(/\s+/).filter(Boolean);
+const res = spawnSync(process.execPath, [...nodeFlags, bin, ...args], { stdio: 'inherit' });
 process.exit(res.status ?? 1);

@@ -23,11 +23,16 @@ WH_SHARE_PID=""
 [[ -f $WORMHOLE_BIN ]] || die "wormhole CLI not found at $WORMHOLE_BIN (run pnpm run build)"
 [[ -f $(dirname "$WORMHOLE_BIN")/../dist/main.js ]] || die "CLI not built: run pnpm run build"
 
+# The node flags of the bin's shebang (`#!/usr/bin/env -S node FLAGS`): measure what the installed
+# `wormhole` command runs.
+WH_NODE_FLAGS=$(head -1 "$WORMHOLE_BIN" | sed -E 's/^#!.*[[:space:]/]node([[:space:]]+|$)//')
+
 wh_exec() {  # becomes the CLI (exec), so `wh_exec ... &` leaves $! = node's PID for track_pid;
   # the benchmark's own HOME (config, state, cache), loopback only
+  # shellcheck disable=SC2086  # flag lists, split on purpose
   exec env HOME="$WH_HOME" XDG_CONFIG_HOME= XDG_CACHE_HOME= XDG_STATE_HOME= WORMHOLE_CONFIG= \
     WORMHOLE_POLICY="$WH_HOME/no-policy.toml" WORMHOLE_ADVERTISE_HOST=127.0.0.1 WORMHOLE_LISTEN_HOST=127.0.0.1 \
-    node ${WORMHOLE_NODE_ARGS:-} "$WORMHOLE_BIN" "$@"
+    node $WH_NODE_FLAGS ${WORMHOLE_NODE_ARGS:-} "$WORMHOLE_BIN" "$@"
 }
 
 wh_start_share() {  # once per benchmark; the host serves every mount
