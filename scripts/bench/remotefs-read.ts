@@ -111,7 +111,8 @@ async function hostRole(mode: string, file: string): Promise<void> {
 function startHost(mode: string, file: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
-    ['--conditions=@wormhole/source', '--import', 'tsx', self, '--host', mode, file],
+    // The parent's node flags too (e.g. --single-threaded-gc, as the CLI runs): both ends alike.
+    [...process.execArgv, self, '--host', mode, file],
     {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
