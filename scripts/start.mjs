@@ -26,6 +26,9 @@ if (args.length === 0) {
 // The node flags the bin's shebang asks for (`#!/usr/bin/env -S node FLAGS`), so `pnpm start`
 // runs the CLI exactly as the installed `wormhole` command does.
 const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
-const nodeFlags = shebang.replace(/^#!.*?\bnode\b\s*/, '').split(/\s+/).filter(Boolean);
+const nodeFlags = shebang
+  .replace(/^#!.*?\bnode\b\s*/, '')
+  .split(/\s+/)
+  .filter(Boolean);
 const res = spawnSync(process.execPath, [...nodeFlags, bin, ...args], { stdio: 'inherit' });
 process.exit(res.status ?? 1);
