@@ -77,6 +77,11 @@ export const RISTRETTO255_H2C_DST = 'wormhole-v1-SPAKE2-ristretto255_XMD:SHA-512
 
 const te = new TextEncoder();
 
+// A process runs a handful of exchanges, not thousands: noble builds an 8-bit window table for
+// the base point on its first multiply (~30 ms, all of it inside a CLI's first connection); a
+// 4-bit table builds in ~12 ms and each later multiply costs ~0.2 ms more. Built lazily.
+ristretto255.Point.BASE.precompute(4);
+
 /** ristretto255 with M/N from the seeds above: the group Wormhole uses in production. */
 export const RISTRETTO255_GROUP: Spake2Group<RistrettoPoint> = {
   name: 'ristretto255',
