@@ -13,11 +13,12 @@ import {
 } from './rendezvous-messages.js';
 import { createMemoryTicketStore, resumeMac, type TicketStore } from './resume.js';
 import { SignalClient } from './signal-client.js';
-import { passwordToScalar, Spake2, type Spake2Result, warmUpSpake2 } from './spake2.js';
+import { passwordToScalar, Spake2, type Spake2Result } from './spake2.js';
 import { RISTRETTO255_GROUP } from './spake2-groups.js';
 import type { Transport } from './transport.js';
 import { TransportError } from './transport-error.js';
 import { TURN_CREDENTIALS_TIMEOUT_MS, turnCredentialsToIceServers } from './turn-ice-servers.js';
+import { warmUpRendezvous } from './warm-up.js';
 
 /** PAKE identities: role + nameplate (RFC 9382 A/B). */
 export const pakeIdentities = (nameplate: string): { idA: Uint8Array; idB: Uint8Array } => ({
@@ -450,7 +451,7 @@ export async function hostRendezvous(opts: HostRendezvousOptions): Promise<HostR
   // While the signal socket connects and the room is created: listeners, certificates and a
   // throw-away PAKE exchange (cold ~40-100 ms), so the first client waits for none of them.
   for (const t of opts.transports) t.prepare?.('host');
-  warmUpSpake2(RISTRETTO255_GROUP);
+  warmUpRendezvous();
   await started;
   return r;
 }

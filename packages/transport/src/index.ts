@@ -69,7 +69,6 @@ export {
   type Spake2Options,
   type Spake2Result,
   type Spake2Role,
-  warmUpSpake2,
 } from './spake2.js';
 export {
   type GroupElement,
@@ -87,3 +86,4 @@ export {
   TURN_CREDENTIALS_TIMEOUT_MS,
   turnCredentialsToIceServers,
 } from './turn-ice-servers.js';
+export { warmUpRendezvous } from './warm-up.js';

@@ -1,4 +1,4 @@
-import { RISTRETTO255_GROUP, type Transport, type TransportKind, warmUpSpake2 } from '@wormhole/transport';
+import { type Transport, type TransportKind, warmUpRendezvous } from '@wormhole/transport';
 import { dataChannelTransport } from '@wormhole/transport-datachannel';
 import { tlsTransport } from '@wormhole/transport-tls';
 import { webTransportTransport } from '@wormhole/transport-webtransport';
@@ -27,7 +27,7 @@ export function createTransports(config: TransportConfig = {}): Transport[] {
   // Whoever builds transports is about to connect: the process' first SPAKE2 exchange is its
   // slowest (~40-100 ms cold, ~5 ms warm), so do the one-time part now, off the caller's stack,
   // instead of after a code was entered. A long-running app or daemon pays it at start.
-  setTimeout(() => warmUpSpake2(RISTRETTO255_GROUP), 0).unref();
+  setTimeout(warmUpRendezvous, 0).unref();
   const out: Transport[] = [];
   for (const kind of config.kinds ?? DEFAULT_TRANSPORT_KINDS) {
     let t: Transport;
