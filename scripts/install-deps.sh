@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libfuse2 fuse3                 # fuse-native's addon links libfuse.so.2; fuse3 ships fusermount
+  libfuse3-dev pkg-config gcc    # the project's libfuse3 binding (packages/fuse/native) is built here
   redis-server                   # signal server scale-out tests
   coturn                         # STUN/TURN for NAT tests
   prometheus                     # promtool: checks /metrics output and alert rules

@@ -1,5 +1,6 @@
-// FUSE bridge benchmark: the helper-process bridge vs in-process fuse-native vs the backing
-// directory read directly, on the same data in the same run.
+// FUSE bridge benchmark: both bindings (the project's libfuse3 binding, fuse-native/libfuse2),
+// each in-process and through the helper-process bridge, vs the backing directory read
+// directly, on the same data in the same run.
 //   node --conditions=@wormhole/source --import tsx scripts/bench/fuse-bridge.ts
 // Env: SIZE_MB (default 512), FILES (default 10000), FIO_SECONDS (default 5), DIR (default a temp dir).
 // Needs root (drop_caches, FUSE), fio, dd. Prints a markdown table with ratios to local disk.
@@ -80,9 +81,11 @@ async function measure(root: string): Promise<Row> {
   return { cold, warm, iops, statCold, statWarm };
 }
 
-async function viaMount(inProcess: boolean): Promise<Row> {
-  const mnt = join(base, inProcess ? 'mnt-inproc' : 'mnt-helper');
-  const m: Mount = await mount(new LocalFileSystem(data), mnt, { inProcess });
+type Binding = 'fuse3' | 'fuse-native';
+
+async function viaMount(binding: Binding, inProcess: boolean): Promise<Row> {
+  const mnt = join(base, `mnt-${binding}-${inProcess ? 'inproc' : 'helper'}`);
+  const m: Mount = await mount(new LocalFileSystem(data), mnt, { inProcess, binding });
   try {
     return await measure(mnt);
   } finally {
@@ -96,15 +99,21 @@ if (!isAvailable()) {
 }
 await prepare();
 const local = await measure(data);
-const helper = await viaMount(false);
-const inproc = await viaMount(true);
+const configs: Array<[string, Binding, boolean]> = [
+  ['fuse-native in-process', 'fuse-native', true],
+  ['fuse-native helper', 'fuse-native', false],
+  ['fuse3 in-process', 'fuse3', true],
+  ['fuse3 helper', 'fuse3', false],
+];
+const rows: Row[] = [];
+for (const [, binding, inProcess] of configs) rows.push(await viaMount(binding, inProcess));
 const f = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(1));
 const r = (a: number, b: number) => (a / b).toFixed(2);
 const lines = [
   `SIZE_MB=${SIZE_MB} FILES=${FILES} FIO_SECONDS=${FIO_SECONDS}, node ${process.version}`,
   '',
-  '| metric | local dir | in-process fuse-native | helper bridge | bridge / in-process | bridge / local |',
-  '|---|---|---|---|---|---|',
+  `| metric | local dir | ${configs.map(([name]) => name).join(' | ')} | fuse3 helper / fuse-native helper | fuse3 helper / local |`,
+  `|---|---|${configs.map(() => '---|').join('')}---|---|`,
 ];
 for (const [name, key] of [
   ['dd cold MB/s', 'cold'],
@@ -113,8 +122,9 @@ for (const [name, key] of [
   ['stat ops/s (cold)', 'statCold'],
   ['stat ops/s (warm)', 'statWarm'],
 ] as const) {
+  const [, nativeHelper, , fuse3Helper] = rows.map((row) => row[key]) as [number, number, number, number];
   lines.push(
-    `| ${name} | ${f(local[key])} | ${f(inproc[key])} | ${f(helper[key])} | ${r(helper[key], inproc[key])} | ${r(helper[key], local[key])} |`,
+    `| ${name} | ${f(local[key])} | ${rows.map((row) => f(row[key])).join(' | ')} | ${r(fuse3Helper, nativeHelper)} | ${r(fuse3Helper, local[key])} |`,
   );
 }
 console.log(lines.join('\n'));

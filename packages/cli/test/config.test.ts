@@ -101,6 +101,16 @@ describe('config', () => {
       'CLI_CONFIG_INVALID',
       /\[mount\] fuse: Invalid option/,
     );
+    assert.equal(loadConfig({ env: envWith(undefined) }).mount.binding, 'auto');
+    assert.equal(
+      loadConfig({ env: envWith('[mount]\nbinding = "fuse-native"') }).mount.binding,
+      'fuse-native',
+    );
+    expectConfigError(
+      envWith('[mount]\nbinding = "fuse4"'),
+      'CLI_CONFIG_INVALID',
+      /\[mount\] binding: Invalid option/,
+    );
   });
 
   it('lets the environment override the user file', () => {

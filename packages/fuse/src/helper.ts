@@ -61,7 +61,7 @@ pipe.on('data', (chunk: Buffer) => {
       else if (f.kind === KIND_CONTROL) {
         const r = new Reader(f.body);
         const c = r.u8();
-        if (c === Control.invalidate) live?.cache.invalidate(r.str());
+        if (c === Control.invalidate) live?.invalidate(r.str());
         else if (c === Control.unmount) void shutdown(0);
       }
     });

@@ -79,6 +79,11 @@ class MountHandle extends EventEmitter implements Mount {
     if ('native' in via) {
       this.mode = 'in-process';
       this.#native = via.native;
+      // Unmounted from outside (fusermount -u, `wormhole unmount`): the libfuse3 loop ends.
+      via.native.gone.then(
+        () => this.#finish(),
+        () => this.#finish(),
+      );
     } else {
       this.mode = 'helper';
       this.#child = via.child;
@@ -98,7 +103,7 @@ class MountHandle extends EventEmitter implements Mount {
   invalidate(path: string): void {
     if (!this.#mounted) return;
     if (this.#native !== undefined) {
-      this.#native.cache.invalidate(path);
+      this.#native.invalidate(path);
       return;
     }
     const pipe = this.#pipe;

@@ -11,6 +11,8 @@ export interface FuseMountInfo {
   mountpoint: string;
   /** The fusectl connection number (the minor device number). */
   connection: number;
+  /** `major:minor` of the mount's device; also its backing-device name under /sys/class/bdi. */
+  device: string;
   fstype: string;
   source: string;
 }
@@ -35,6 +37,7 @@ export function parseFuseMounts(text: string): FuseMountInfo[] {
     out.push({
       mountpoint: unescapeMountinfo(f[4] ?? ''),
       connection: minor,
+      device: dev,
       fstype,
       source: unescapeMountinfo(source ?? ''),
     });
@@ -89,11 +92,17 @@ async function statWithin(
  */
 export async function abortConnection(mountpoint: string): Promise<boolean> {
   const m = findFuseMount(mountpoint);
-  if (m === undefined || !Number.isFinite(m.connection)) return false;
+  if (m === undefined) return false;
+  return abortFuseConnection(m.connection);
+}
+
+/** Aborts FUSE connection number `connection` (see {@link FuseMountInfo.connection}) through fusectl. */
+export async function abortFuseConnection(connection: number): Promise<boolean> {
+  if (!Number.isFinite(connection)) return false;
   const dir = '/sys/fs/fuse/connections';
-  if (!existsSync(`${dir}/${m.connection}`)) await run('mount', ['-t', 'fusectl', 'none', dir], 3000);
+  if (!existsSync(`${dir}/${connection}`)) await run('mount', ['-t', 'fusectl', 'none', dir], 3000);
   try {
-    await fsp.writeFile(`${dir}/${m.connection}/abort`, '1');
+    await fsp.writeFile(`${dir}/${connection}/abort`, '1');
     return true;
   } catch {
     return false;

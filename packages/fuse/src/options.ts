@@ -36,6 +36,17 @@ export interface MountOptions {
   inProcess?: boolean;
   /** How long mounting may take, ms. Default 10000. */
   mountTimeoutMs?: number;
+  /**
+   * FUSE binding: `fuse3` (the project's libfuse3 binding: 1 MiB reads, readdirplus, no JS
+   * buffers shared, so it also runs inside Electron), `fuse-native` (libfuse2), or `auto`
+   * (default: fuse3 where it is built, else fuse-native).
+   */
+  binding?: 'auto' | 'fuse3' | 'fuse-native';
+  /**
+   * Kernel read-ahead of the mount, KiB (libfuse3 binding; needs root, else the kernel's 128 KiB
+   * stays). Big sequential reads then arrive as 1 MiB requests, several in flight. Default 4096.
+   */
+  readAheadKiB?: number;
   /** libfuse debug output on stderr. Default false. */
   debug?: boolean;
 }
@@ -56,6 +67,8 @@ export interface ResolvedMountOptions {
   allowOther: boolean;
   inProcess: boolean;
   mountTimeoutMs: number;
+  binding: 'auto' | 'fuse3' | 'fuse-native';
+  readAheadKiB: number;
   debug: boolean;
 }
 
@@ -76,6 +89,8 @@ export function resolveOptions(options: MountOptions, writable: boolean): Resolv
     allowOther: options.allowOther ?? false,
     inProcess: options.inProcess ?? false,
     mountTimeoutMs: options.mountTimeoutMs ?? 10_000,
+    binding: options.binding ?? 'auto',
+    readAheadKiB: options.readAheadKiB ?? 4096,
     debug: options.debug ?? false,
   };
 }

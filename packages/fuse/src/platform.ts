@@ -3,8 +3,9 @@
 // evaluatePlatform() turns facts into a report (pure, unit-tested for every platform).
 //
 // What each platform needs:
-// - Linux: the fuse kernel module (/dev/fuse, readable+writable by the user), libfuse.so.2 (the
-//   fuse-native addon links it), and fusermount (unmount, auto_unmount; from fuse3 or fuse).
+// - Linux: the fuse kernel module (/dev/fuse, readable+writable by the user), fusermount
+//   (unmount, auto_unmount; from fuse3 or fuse), and one binding: the project's libfuse3 binding
+//   (libfuse.so.3, built from native/ where libfuse3-dev was present) or fuse-native (libfuse.so.2).
 // - macOS: macFUSE (kext or FSKit backend, /Library/Filesystems/macfuse.fs) or FUSE-T
 //   (kext-less, NFS-based, /usr/local/lib/libfuse-t.dylib); fuse-native's prebuilt links libfuse.2.
 // - Windows: WinFsp (with its FUSE compatibility layer), installed under
@@ -12,6 +13,7 @@
 //   the piece still to be chosen there.
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { loadFuse3 } from './fuse3-addon.js';
 import { loadFuseNative } from './native.js';
 
 /** Facts about the machine, gathered by {@link probePlatform}. */
@@ -25,6 +27,9 @@ export interface PlatformProbe {
   /** fuse-native (and so libfuse) loaded, or the load error. */
   nativeLoaded: boolean;
   nativeError?: string;
+  /** Linux: the project's libfuse3 binding loaded, or the load error. */
+  fuse3Loaded: boolean;
+  fuse3Error?: string;
   macfuse: boolean;
   fuseT: boolean;
   winfsp: boolean;
@@ -54,7 +59,7 @@ function onPath(name: string): boolean {
   return false;
 }
 
-/** Gathers the facts for this machine. Loads fuse-native (once). */
+/** Gathers the facts for this machine. Loads the bindings (once). */
 export function probePlatform(): PlatformProbe {
   const platform = process.platform;
   let distroIds: string[] = [];
@@ -84,6 +89,7 @@ export function probePlatform(): PlatformProbe {
     fusermount: platform === 'linux' && onPath('fusermount'),
     fusermount3: platform === 'linux' && onPath('fusermount3'),
     nativeLoaded: 'fuse' in loaded,
+    fuse3Loaded: false,
     macfuse: platform === 'darwin' && existsSync('/Library/Filesystems/macfuse.fs'),
     fuseT:
       platform === 'darwin' &&
@@ -93,6 +99,11 @@ export function probePlatform(): PlatformProbe {
       (existsSync('C:\\Program Files (x86)\\WinFsp') || existsSync('C:\\Program Files\\WinFsp')),
   };
   if ('error' in loaded) probe.nativeError = String((loaded.error as Error)?.message ?? loaded.error);
+  if (platform === 'linux') {
+    const f3 = loadFuse3();
+    probe.fuse3Loaded = 'addon' in f3;
+    if ('error' in f3) probe.fuse3Error = String((f3.error as Error)?.message ?? f3.error);
+  }
   return probe;
 }
 
@@ -138,13 +149,29 @@ export function evaluatePlatform(p: PlatformProbe): FuseReport {
         : 'neither fusermount nor fusermount3 on PATH',
       ...(fm ? {} : { fix: install }),
     });
+    // One binding is enough; the other is then informational.
+    const either = p.fuse3Loaded || p.nativeLoaded;
+    checks.push({
+      name: 'libfuse3 binding',
+      ok: either,
+      detail: p.fuse3Loaded
+        ? 'loaded (serves mounts: 1 MiB reads, readdirplus)'
+        : `not loaded: ${p.fuse3Error ?? 'unknown error'}${p.nativeLoaded ? '; fuse-native serves mounts instead' : ''}`,
+      ...(p.fuse3Loaded
+        ? {}
+        : /libfuse3?\.so/.test(p.fuse3Error ?? '')
+          ? { fix: install }
+          : {
+              fix: 'apt-get install libfuse3-dev pkg-config gcc, then rebuild (node packages/fuse/native/build.mjs)',
+            }),
+    });
     checks.push({
       name: 'libfuse.so.2 / fuse-native',
-      ok: p.nativeLoaded,
+      ok: either,
       detail: p.nativeLoaded
-        ? 'fuse-native loaded'
-        : `fuse-native did not load: ${p.nativeError ?? 'unknown error'}`,
-      ...(p.nativeLoaded
+        ? `fuse-native loaded${p.fuse3Loaded ? ' (fallback)' : ''}`
+        : `fuse-native did not load: ${p.nativeError ?? 'unknown error'}${p.fuse3Loaded ? ' (not needed)' : ''}`,
+      ...(either
         ? {}
         : /libfuse/.test(p.nativeError ?? '')
           ? { fix: install }

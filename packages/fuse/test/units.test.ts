@@ -39,6 +39,7 @@ describe('platform decision logic', () => {
     fusermount: true,
     fusermount3: true,
     nativeLoaded: true,
+    fuse3Loaded: true,
     macfuse: false,
     fuseT: false,
     winfsp: false,
@@ -51,13 +52,38 @@ describe('platform decision logic', () => {
   test('linux without libfuse.so.2 names the package per distribution', () => {
     const err = 'libfuse.so.2: cannot open shared object file: No such file or directory';
     const fix = (ids: string[]) =>
-      evaluatePlatform({ ...linuxOk, distroIds: ids, nativeLoaded: false, nativeError: err }).checks.find(
-        (c) => !c.ok,
-      )?.fix;
+      evaluatePlatform({
+        ...linuxOk,
+        distroIds: ids,
+        nativeLoaded: false,
+        nativeError: err,
+        fuse3Loaded: false,
+        fuse3Error: 'libfuse3.so.3: cannot open shared object file',
+      }).checks.find((c) => !c.ok)?.fix;
     assert.equal(fix(['ubuntu', 'debian']), 'apt-get install libfuse2 fuse3');
     assert.equal(fix(['fedora']), 'dnf install fuse fuse-libs');
     assert.equal(fix(['arch']), 'pacman -S fuse2 fuse3');
     assert.match(fix(['gentoo']) ?? '', /apt-get install libfuse2 fuse3/);
+  });
+  test('linux: one binding is enough; an unbuilt libfuse3 binding names the build packages', () => {
+    const noFuse3 = {
+      ...linuxOk,
+      fuse3Loaded: false,
+      fuse3Error: "Cannot find module '../native/build/x.node'",
+    };
+    assert.equal(evaluatePlatform(noFuse3).available, true);
+    assert.match(
+      evaluatePlatform(noFuse3).checks.find((c) => c.name === 'libfuse3 binding')?.detail ?? '',
+      /fuse-native serves/,
+    );
+    const neither = evaluatePlatform({
+      ...noFuse3,
+      nativeLoaded: false,
+      nativeError: 'Cannot find module fuse-native',
+    });
+    assert.equal(neither.available, false);
+    assert.match(neither.checks.find((c) => c.name === 'libfuse3 binding')?.fix ?? '', /libfuse3-dev/);
+    assert.equal(evaluatePlatform({ ...linuxOk, nativeLoaded: false, nativeError: 'x' }).available, true);
   });
   test('linux: missing /dev/fuse and fusermount are reported with fixes', () => {
     const r = evaluatePlatform({ ...linuxOk, devFuse: 'missing', fusermount: false, fusermount3: false });

@@ -59,7 +59,7 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
             l2Path: config.cache.l2Path,
             l2MaxBytes: config.cache.l2Size,
           },
-          mount: { inProcess: fuseMode === 'in-process' },
+          mount: { inProcess: fuseMode === 'in-process', binding: config.mount.binding },
           onPath: (p) => {
             path = p;
           },

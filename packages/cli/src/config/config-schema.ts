@@ -65,7 +65,10 @@ export const ConfigFileSchema = z
       .strict()
       .optional(),
     mount: z
-      .object({ fuse: z.enum(['in-process', 'helper']).optional() })
+      .object({
+        fuse: z.enum(['in-process', 'helper']).optional(),
+        binding: z.enum(['auto', 'fuse3', 'fuse-native']).optional(),
+      })
       .strict()
       .optional(),
     update: z.object({ enabled: z.boolean().optional() }).strict().optional(),
@@ -85,10 +88,12 @@ export interface WormholeConfig {
   cache: { l1Size: number; l2Path: string; l2Size: number };
   security: { allowedPaths: string[] | undefined; allowRw: boolean };
   /**
-   * `in-process`: fuse-native runs in the mounting process (plain Node: the CLI, the daemon).
+   * `fuse` — `in-process`: FUSE runs in the mounting process (plain Node: the CLI, the daemon);
    * `helper`: in a child Node process over a pipe (what a FileSystem living in Electron needs).
+   * `binding` — `fuse3` (the project's libfuse3 binding), `fuse-native` (libfuse2), or `auto`
+   * (fuse3 where it is built).
    */
-  mount: { fuse: 'in-process' | 'helper' };
+  mount: { fuse: 'in-process' | 'helper'; binding: 'auto' | 'fuse3' | 'fuse-native' };
   update: { enabled: boolean };
   /** Which file set each key (for `wormhole config show`). */
   sources: Record<string, string>;

@@ -152,6 +152,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WormholeConfig {
     },
     mount: {
       fuse: pick('mount.fuse', policy?.mount?.fuse, undefined, user?.mount?.fuse, 'in-process'),
+      binding: pick('mount.binding', policy?.mount?.binding, undefined, user?.mount?.binding, 'auto'),
     },
     update: {
       enabled: pick('update.enabled', policy?.update?.enabled, undefined, user?.update?.enabled, true),

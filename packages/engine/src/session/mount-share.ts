@@ -67,16 +67,18 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
     m = await mount(fs, options.mountpoint, {
       fsname: 'wormhole',
       readOnly: true,
-      // The host's invalidation push clears the helper's and our attribute caches at once, but
-      // libfuse2 cannot drop the kernel's: a change shows after the kernel's attribute timeout.
-      // At fuse's 1 s default a rewrite showed after up to 855 ms (bound: 1 s + push latency,
-      // over the issue's 1 s); at 0.5 s after at most 563 ms (15 trials each). The extra getattr
-      // calls are answered from the helper's own cache, without a round trip.
+      // The host's invalidation push clears the mount's attribute caches at once, and with the
+      // libfuse3 binding the kernel's too (attributes, page cache, names). fuse-native (libfuse2)
+      // cannot drop the kernel's: a change shows after the kernel's attribute timeout. At 1 s a
+      // rewrite showed after up to 855 ms (bound: 1 s + push latency, over the issue's 1 s); at
+      // 0.5 s after at most 563 ms (15 trials each). The extra getattr calls are answered from
+      // the mount's own cache, without a round trip.
       attrTimeoutS: 0.5,
-      // fuse-native in this process unless this is Electron (which forbids its external
-      // buffers). The helper hop cost 1.4x in random 4 KiB reads from a warm cache over a
-      // share (1,911 vs 2,791 IOPS, same run) and 0.8x in cold sequential reads; the helper
-      // stays for Electron and as `[mount] fuse = "helper"`.
+      // FUSE in this process unless this is Electron: the libfuse3 binding shares no buffer
+      // with JS and should run there too, but has not been run in a real Electron yet. The
+      // helper hop cost 1.4x in random 4 KiB reads from a warm cache over a share (1,911 vs
+      // 2,791 IOPS, same run) and 0.8x in cold sequential reads; the helper stays for Electron
+      // and as `[mount] fuse = "helper"`.
       inProcess: process.versions.electron === undefined,
       ...options.mount,
     });
