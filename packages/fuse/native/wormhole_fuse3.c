@@ -963,6 +963,15 @@ static int begin_reply(napi_env env, napi_callback_info info, size_t want, napi_
   return ok;
 }
 
+// A reply whose arguments JavaScript got wrong: the request still gets its one answer (EIO),
+// and the caller a TypeError.
+static napi_value reject_reply(napi_env env, slot_t *s, const char *msg) {
+  fuse_reply_err(s->req, EIO);
+  free_slot_names(s);
+  napi_throw_type_error(env, "FUSE_NATIVE", msg);
+  return NULL;
+}
+
 // replyErr(handle, id, errno): errno 0 = success for ops without a result. Rename, unlink and
 // rmdir successes update the inode table first.
 static napi_value js_reply_err(napi_env env, napi_callback_info info) {
@@ -1016,10 +1025,7 @@ static napi_value reply_entry(napi_env env, napi_callback_info info, int create)
   double *a;
   size_t len;
   if (get_f64(env, argv[2], &a, &len) != 0 || len < A_FIELDS) {
-    fuse_reply_err(s.req, EIO);
-    free_slot_names(&s);
-    napi_throw_type_error(env, "FUSE_NATIVE", "attr must be a Float64Array");
-    return NULL;
+    return reject_reply(env, &s, "attr must be a Float64Array");
   }
   pthread_mutex_lock(&m->lock);
   node_t *n = s.name ? ref_child(m, s.parent, s.name) : NULL;
@@ -1069,10 +1075,7 @@ static napi_value js_reply_attr(napi_env env, napi_callback_info info) {
   double *a;
   size_t len;
   if (get_f64(env, argv[2], &a, &len) != 0 || len < A_FIELDS) {
-    fuse_reply_err(s.req, EIO);
-    free_slot_names(&s);
-    napi_throw_type_error(env, "FUSE_NATIVE", "attr must be a Float64Array");
-    return NULL;
+    return reject_reply(env, &s, "attr must be a Float64Array");
   }
   struct stat st;
   to_stat(a, s.parent, &st);
@@ -1116,10 +1119,7 @@ static napi_value js_reply_data(napi_env env, napi_callback_info info) {
   bool is_ta = false;
   napi_is_typedarray(env, argv[2], &is_ta);
   if (!is_ta || napi_get_typedarray_info(env, argv[2], &t, &len, &data, &ab, &off) != napi_ok || t != napi_uint8_array) {
-    fuse_reply_err(s.req, EIO);
-    free_slot_names(&s);
-    napi_throw_type_error(env, "FUSE_NATIVE", "data must be a Uint8Array");
-    return NULL;
+    return reject_reply(env, &s, "data must be a Uint8Array");
   }
   fuse_reply_buf(s.req, data, len);
   free_slot_names(&s);
@@ -1193,10 +1193,7 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
   napi_is_array(env, argv[2], &is_array);
   if (!is_array || napi_get_array_length(env, argv[2], &n) != napi_ok || get_f64(env, argv[3], &a, &len) != 0 ||
       len < (size_t)n * A_FIELDS) {
-    fuse_reply_err(s.req, EIO);
-    free_slot_names(&s);
-    napi_throw_type_error(env, "FUSE_NATIVE", "replyDir(names, attrs) mismatch");
-    return NULL;
+    return reject_reply(env, &s, "replyDir(names, attrs) mismatch");
   }
   dirh_t *d = calloc(1, sizeof(dirh_t));
   if (d) {

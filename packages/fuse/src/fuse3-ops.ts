@@ -85,16 +85,7 @@ export function createFuse3Handler(
   }
 
   function dispatch(
-    op: number,
-    id: number,
-    path: string,
-    a: number,
-    b: number,
-    c: number,
-    d: number,
-    e: number,
-    path2: string | undefined,
-    data: Uint8Array | undefined,
+    ...[op, id, path, a, b, c, d, e, path2, data]: Parameters<Fuse3OpHandler>
   ): Promise<unknown> {
     const h = handle();
     switch (op) {
@@ -196,11 +187,11 @@ export function createFuse3Handler(
     }
   }
 
-  return (op, id, path, a, b, c, d, e, path2, data) => {
+  return (...args) => {
     try {
-      dispatch(op, id, path, a, b, c, d, e, path2, data).catch(fail(id));
+      dispatch(...args).catch(fail(args[1]));
     } catch (err) {
-      fail(id)(err);
+      fail(args[1])(err);
     }
   };
 }

@@ -120,6 +120,21 @@ describe('libfuse3 binding', { skip }, () => {
           refused.push(addon.replyErr(h!, bad, 0));
         refused.push(addon.replyData(h!, id + 1, 'text' as never));
         if (op === 1 && path.endsWith('/throws')) throw new Error('a handler bug'); // answered EIO
+        if (op === 1 && path.endsWith('/badtype')) {
+          // The right id with a wrong argument: a TypeError here, EIO for the request.
+          refused.push(
+            !(() => {
+              try {
+                addon.replyEntry(h!, id, 'attr' as never, 1, 1);
+                return false;
+              } catch {
+                return true;
+              }
+            })(),
+          );
+          refused.push(addon.replyErr(h!, id, 0));
+          return;
+        }
         // ENOENT for every lookup; getattr of the root gets a directory.
         if (op === 2)
           refused.push(!addon.replyAttr(h!, id, Float64Array.of(0o40755, 0, 0, 0, 0, 2, 0, 0, 0), 0));
@@ -132,10 +147,13 @@ describe('libfuse3 binding', { skip }, () => {
       },
     );
     try {
-      const r = await sh(`stat -c %F '${raw}'; stat '${raw}/nothing'; stat '${raw}/throws'; ls '${raw}'`);
+      const r = await sh(
+        `stat -c %F '${raw}'; stat '${raw}/nothing'; stat '${raw}/throws'; stat '${raw}/badtype'; ls '${raw}'`,
+      );
       assert.match(r.stdout, /^directory/);
       assert.match(r.stderr, /nothing': No such file/);
       assert.match(r.stderr, /throws': Input\/output error/);
+      assert.match(r.stderr, /badtype': Input\/output error/);
       assert.ok(refused.length > 10);
       assert.deepEqual(new Set(refused), new Set([false]));
       assert.deepEqual(addon.stats(h), [0, 0]);
