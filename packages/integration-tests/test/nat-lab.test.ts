@@ -149,6 +149,8 @@ describe('NAT lab: two home networks behind Linux NATs', { skip: skip ?? false }
     // Only host candidates on the blocked side: no STUN answer, no UDP relay, and no TCP relay
     // although turn:...?transport=tcp was handed out. If this starts connecting, node-datachannel
     // gained TURN/TCP: update the README limits (the tls transport's own TURN/TCP relay covers it).
-    assertFailedClearly(r, /candidates local host, remote [^;)]*relay/);
+    // The host's side is not asserted: its relay candidate is sent 700 ms late on purpose and,
+    // on a loaded machine, can miss an attempt's window (seen once in CI at load 5).
+    assertFailedClearly(r, /candidates local host, remote /);
   });
 });
