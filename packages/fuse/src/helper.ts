@@ -84,15 +84,19 @@ nativeMount(pfs, mountpoint, options).then(
   (m) => {
     live = m;
     event(Event.ready, String(process.pid));
-    // An unmount from outside (fusermount -u, `wormhole unmount`) is not reported by
-    // fuse-native; notice it here and exit so the parent sees 'unmounted'.
+    // An unmount from outside (fusermount -u, `wormhole unmount`): the libfuse3 binding
+    // reports it (`gone`), fuse-native does not, so poll for it too. Exit so the parent sees
+    // 'unmounted'.
+    const outside = () => {
+      if (exiting) return;
+      exiting = true;
+      event(Event.unmounted);
+      pipe.end(() => process.exit(0));
+      setTimeout(() => process.exit(0), 500).unref();
+    };
+    void m.gone.then(outside);
     setInterval(() => {
-      if (!exiting && findFuseMount(mountpoint) === undefined) {
-        exiting = true;
-        event(Event.unmounted);
-        pipe.end(() => process.exit(0));
-        setTimeout(() => process.exit(0), 500).unref();
-      }
+      if (findFuseMount(mountpoint) === undefined) outside();
     }, 1000).unref();
   },
   (err: unknown) => {
