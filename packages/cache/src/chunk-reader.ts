@@ -114,6 +114,19 @@ export interface ChunkReader {
     length: number,
     handle?: ReadHandle,
   ): Promise<Uint8Array>;
+  /**
+   * As `read`, but the bytes as consecutive pieces (views of cached chunks, in order) rather
+   * than one buffer: a caller that writes them out with one gather write (FUSE's reply) skips
+   * the copy into a fresh buffer that `read` makes when a range spans chunks.
+   */
+  readParts(
+    file: string,
+    version: string,
+    fileSize: number,
+    offset: number,
+    length: number,
+    handle?: ReadHandle,
+  ): Promise<Uint8Array[]>;
   /** Forgets a handle's read-ahead state and cancels its prefetches no one else wants. */
   release(handle: ReadHandle): void;
   /** Fetches every uncached chunk of a file (for `wormhole cache warm`), then flushes L2. */
@@ -320,11 +333,25 @@ class Reader implements ChunkReader {
     length: number,
     handle?: ReadHandle,
   ): Promise<Uint8Array> {
+    const parts = await this.readParts(file, version, fileSize, offset, length, handle);
+    if (parts.length === 1) return parts[0]!;
+    if (parts.length === 0) return new Uint8Array(0);
+    return Buffer.concat(parts);
+  }
+
+  async readParts(
+    file: string,
+    version: string,
+    fileSize: number,
+    offset: number,
+    length: number,
+    handle?: ReadHandle,
+  ): Promise<Uint8Array[]> {
     if (!isInt(fileSize) || !isInt(offset) || !isInt(length)) {
       throw CacheError.INVALID_ARGUMENT('fileSize, offset and length must be non-negative integers');
     }
     const end = Math.min(offset + length, fileSize);
-    if (end <= offset) return new Uint8Array(0);
+    if (end <= offset) return [];
     const cs = this.chunkSize;
     const first = Math.floor(offset / cs);
     const last = Math.floor((end - 1) / cs);
@@ -337,14 +364,13 @@ class Reader implements ChunkReader {
     if (!sequential && first === last && end - offset <= RANGE_READ_MAX) {
       const key = this.#key(file, version, first);
       const part = this.#cache.getRange(key, offset - first * cs, end - first * cs);
-      if (part !== undefined) return part;
+      if (part !== undefined) return [part];
       if (h !== undefined) this.#disown(h, (i) => i > last);
       if (this.#fetchRange !== undefined && !this.#flights.has(chunkKeyString(key)))
-        return this.#rangeMiss(file, version, first, offset, end);
-      return (await this.#demand(file, version, fileSize, first)).subarray(
-        offset - first * cs,
-        end - first * cs,
-      );
+        return [await this.#rangeMiss(file, version, first, offset, end)];
+      return [
+        (await this.#demand(file, version, fileSize, first)).subarray(offset - first * cs, end - first * cs),
+      ];
     }
 
     // Demand chunks first: the first byte waits for its own chunk only, and its fetch is
@@ -369,15 +395,11 @@ class Reader implements ChunkReader {
     }
 
     const chunks = await Promise.all(parts);
-    if (chunks.length === 1) return chunks[0]!.subarray(offset - first * cs, end - first * cs);
-    const out = Buffer.allocUnsafe(end - offset);
     for (let j = 0; j < chunks.length; j++) {
       const start = (first + j) * cs;
-      const from = Math.max(offset, start) - start;
-      const to = Math.min(end, start + cs) - start;
-      out.set(chunks[j]!.subarray(from, to), start + from - offset);
+      chunks[j] = chunks[j]!.subarray(Math.max(offset, start) - start, Math.min(end, start + cs) - start);
     }
-    return out;
+    return chunks;
   }
 
   /** A small random miss: fetch just its bytes (see {@link FetchRange}). */

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 
 // Operation codes shared with lowlevel-ops.ts (keep in sync).
 enum {
@@ -1126,6 +1127,33 @@ static napi_value js_reply_data(napi_env env, napi_callback_info info) {
   return ret_bool(env, true);
 }
 
+// replyDataV(handle, id, Uint8Array[]): read, as one gather write (no copy into one buffer).
+static napi_value js_reply_data_v(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  mount_t *m;
+  slot_t s;
+  if (!begin_reply(env, info, 3, argv, &m, &s)) return ret_bool(env, false);
+  bool is_array = false;
+  uint32_t n = 0;
+  napi_is_array(env, argv[2], &is_array);
+  if (!is_array || napi_get_array_length(env, argv[2], &n) != napi_ok || n > 256)
+    return reject_reply(env, &s, "parts must be an array of at most 256 Uint8Arrays");
+  struct iovec iov[256];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el, ab;
+    napi_typedarray_type t;
+    size_t off;
+    bool is_ta = false;
+    if (napi_get_element(env, argv[2], i, &el) != napi_ok || napi_is_typedarray(env, el, &is_ta) != napi_ok ||
+        !is_ta || napi_get_typedarray_info(env, el, &t, &iov[i].iov_len, &iov[i].iov_base, &ab, &off) != napi_ok ||
+        t != napi_uint8_array)
+      return reject_reply(env, &s, "parts must be an array of at most 256 Uint8Arrays");
+  }
+  fuse_reply_iov(s.req, iov, (int)n);
+  free_slot_names(&s);
+  return ret_bool(env, true);
+}
+
 // replyWrite(handle, id, count)
 static napi_value js_reply_write(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -1307,6 +1335,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"replyAttr", NULL, js_reply_attr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"replyOpen", NULL, js_reply_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"replyData", NULL, js_reply_data, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"replyDataV", NULL, js_reply_data_v, NULL, NULL, NULL, napi_enumerable, NULL},
       {"replyWrite", NULL, js_reply_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"replyReadlink", NULL, js_reply_readlink, NULL, NULL, NULL, napi_enumerable, NULL},
       {"replyStatfs", NULL, js_reply_statfs, NULL, NULL, NULL, napi_enumerable, NULL},

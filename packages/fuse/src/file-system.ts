@@ -51,6 +51,12 @@ export interface FileSystem {
   open(path: string, flags: number): Promise<number>;
   /** Up to `length` bytes at `offset`; fewer only at end of file. */
   read(path: string, fh: number, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: the same bytes as `read`, as consecutive pieces. The libfuse3 binding replies
+   * with one gather write over them, so a read spanning several cached chunks is not first
+   * copied into one buffer.
+   */
+  readv?(path: string, fh: number, offset: number, length: number): Promise<Uint8Array[]>;
   release(path: string, fh: number): Promise<void>;
   readlink(path: string): Promise<string>;
   statfs(): Promise<StatFs>;

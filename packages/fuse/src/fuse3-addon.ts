@@ -54,6 +54,8 @@ export interface Fuse3Addon {
   replyAttr(h: Fuse3Handle, id: number, attr: Float64Array, attrTimeoutS: number): boolean;
   replyOpen(h: Fuse3Handle, id: number, fh: number, keepCache: boolean): boolean;
   replyData(h: Fuse3Handle, id: number, data: Uint8Array): boolean;
+  /** One gather write of consecutive pieces (at most 256). */
+  replyDataV(h: Fuse3Handle, id: number, parts: Uint8Array[]): boolean;
   replyWrite(h: Fuse3Handle, id: number, count: number): boolean;
   replyReadlink(h: Fuse3Handle, id: number, target: string): boolean;
   replyStatfs(h: Fuse3Handle, id: number, fields: Float64Array): boolean;

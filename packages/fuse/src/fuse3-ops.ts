@@ -21,6 +21,18 @@ function packAttr(a: Attr, o: ResolvedMountOptions, out: Float64Array, index = 0
   return out;
 }
 
+/** `parts` cut to at most `max` bytes in total (a FileSystem must not answer more than asked). */
+function clip(parts: Uint8Array[], max: number): Uint8Array[] {
+  let left = max;
+  const out: Uint8Array[] = [];
+  for (const p of parts) {
+    if (left <= 0) break;
+    out.push(p.byteLength > left ? p.subarray(0, left) : p);
+    left -= Math.min(p.byteLength, left);
+  }
+  return out;
+}
+
 function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
@@ -102,6 +114,8 @@ export function createFuse3Handler(
       case Op.open:
         return fs.open(path, a).then((fh) => addon.replyOpen(h, id, fh, keepCache));
       case Op.read:
+        if (fs.readv !== undefined)
+          return fs.readv(path, a, b, c).then((parts) => addon.replyDataV(h, id, clip(parts, c)));
         return fs
           .read(path, a, b, c)
           .then((bytes) => addon.replyData(h, id, bytes.byteLength > c ? bytes.subarray(0, c) : bytes));

@@ -43,6 +43,8 @@ export function guardFileSystem(fs: FileSystem, timeoutMs: number): FileSystem {
     readlink: (p) => call('readlink', () => fs.readlink(p)),
     statfs: () => call('statfs', () => fs.statfs()),
   };
+  const readv = fs.readv?.bind(fs);
+  if (readv !== undefined) guarded.readv = (p, fh, o, l) => call('read', () => readv(p, fh, o, l));
   const target = guarded as unknown as Record<string, unknown>;
   const source = fs as unknown as Record<string, ((...a: unknown[]) => Promise<unknown>) | undefined>;
   for (const name of WRITE_OPS) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -161,6 +162,36 @@ describe('libfuse3 binding', { skip }, () => {
       addon.exit(h);
       await forceUnmount(raw);
       await exited;
+    }
+  });
+
+  test('a FileSystem with readv: pieces are gathered into one reply, bytes beyond the request dropped', async () => {
+    const big = join(src, 'pieces.bin');
+    await fsp.writeFile(big, randomBytes(3 * 1024 * 1024 + 123));
+    class PiecesFs extends LocalFileSystem {
+      calls = 0;
+      async readv(path: string, fh: number, offset: number, length: number): Promise<Uint8Array[]> {
+        this.calls++;
+        const all = await this.read(path, fh, offset, length + 7); // 7 bytes too many on purpose
+        const third = Math.floor(all.byteLength / 3);
+        return [
+          all.subarray(0, third),
+          new Uint8Array(0),
+          all.subarray(third, 2 * third),
+          all.subarray(2 * third),
+        ];
+      }
+    }
+    const pfs = new PiecesFs(src);
+    const other = join(base, 'pieces');
+    const m2 = await mount(pfs, other, { inProcess: true, binding: 'fuse3' });
+    try {
+      const [a, b] = await Promise.all([sh(`sha256sum < '${other}/pieces.bin'`), sh(`sha256sum < '${big}'`)]);
+      assert.equal(a.stdout, b.stdout);
+      assert.ok(pfs.calls > 0, 'readv was used');
+    } finally {
+      await m2.unmount();
+      await forceUnmount(other);
     }
   });
 

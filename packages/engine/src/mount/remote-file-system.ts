@@ -164,6 +164,39 @@ export function remoteFileSystem(
     return remote.read(file.path, offset, length, file.version);
   }
 
+  async function readRangeParts(
+    file: OpenFile,
+    offset: number,
+    length: number,
+    fh: number,
+  ): Promise<Uint8Array[]> {
+    if (options.reader)
+      return options.reader.readParts(file.path, file.version, file.size, offset, length, fh);
+    return [await remote.read(file.path, offset, length, file.version)];
+  }
+
+  /** Reads through `how`; a file changed on the host since open continues with its new version. */
+  async function readFile<T>(path: string, fh: number, how: (file: OpenFile) => Promise<T>): Promise<T> {
+    let file = handles.get(fh);
+    if (!file) {
+      const st = await stat(path);
+      file = { path, version: st.version, size: st.size };
+    }
+    try {
+      return await how(file);
+    } catch (err) {
+      // Rather than failing the reader: editors replace files under readers all the time.
+      if (err instanceof RemoteFsError && err.code === 'ESTALE') {
+        attrs.delete(path);
+        const st = await stat(path);
+        file = { path, version: st.version, size: st.size };
+        handles.set(fh, file);
+        return how(file);
+      }
+      throw err;
+    }
+  }
+
   return {
     invalidate,
     async getattr(path) {
@@ -200,26 +233,11 @@ export function remoteFileSystem(
       }
       return fh;
     },
-    async read(path, fh, offset, length) {
-      let file = handles.get(fh);
-      if (!file) {
-        const st = await stat(path);
-        file = { path, version: st.version, size: st.size };
-      }
-      try {
-        return await readRange(file, offset, length, fh);
-      } catch (err) {
-        // The file changed on the host since open: continue with the new version rather than
-        // failing the reader (editors replace files under readers all the time).
-        if (err instanceof RemoteFsError && err.code === 'ESTALE') {
-          attrs.delete(path);
-          const st = await stat(path);
-          file = { path, version: st.version, size: st.size };
-          handles.set(fh, file);
-          return readRange(file, offset, length, fh);
-        }
-        throw err;
-      }
+    read(path, fh, offset, length) {
+      return readFile(path, fh, (file) => readRange(file, offset, length, fh));
+    },
+    readv(path, fh, offset, length) {
+      return readFile(path, fh, (file) => readRangeParts(file, offset, length, fh));
     },
     async release(_path, fh) {
       handles.delete(fh);
