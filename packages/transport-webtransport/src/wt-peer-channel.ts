@@ -4,6 +4,13 @@ import { EarlyMessages, TransportError } from '@wormhole/transport';
 import { LengthPrefixDecoder } from '@wormhole/transport/direct';
 import type { WtSession } from './native.js';
 
+/**
+ * Messages up to this size (with their length header) sent in the same tick leave as one
+ * stream write. Each write costs the library a capsule, a node:http2 write and a DATA frame;
+ * a client asking for several chunks at once otherwise pays that per request.
+ */
+const COALESCE_BYTES = 16 * 1024;
+
 /** How long a locally closed channel waits for queued bytes to flush. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -43,6 +50,9 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
   readonly #early: EarlyMessages;
   #queued = 0;
   #closed = false;
+  /** Small framed messages waiting for this tick's end, written as one. */
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
 
   constructor(
     session: WtSession,
@@ -86,19 +96,20 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
     }
     const n = message.byteLength + 4;
     this.#queued += n;
-    const onWritten = (): void => {
-      this.#queued -= n;
-    };
-    const onError = (err: unknown): void => {
-      this.#queued -= n;
-      this.#shutdown(false, `stream write failed: ${(err as Error)?.message ?? String(err)}`);
-    };
     // One write per message: each stream write becomes its own frame in the library, so
     // header + body in one buffer halves the per-message overhead (measured).
     const framed = Buffer.allocUnsafe(n);
     framed.writeUInt32BE(message.byteLength, 0);
     framed.set(message, 4);
-    this.#writer.write(framed).then(onWritten, onError);
+    if (n <= COALESCE_BYTES) {
+      this.#batch.push(framed);
+      this.#batchBytes += n;
+      if (this.#batch.length === 1) queueMicrotask(() => this.#flush());
+    } else {
+      // In order: what is batched goes first.
+      this.#flush();
+      this.#write(framed, n);
+    }
     const desired = this.#writer.desiredSize;
     if (desired !== null && desired > 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
@@ -108,6 +119,27 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
         () => {},
       );
     });
+  }
+
+  #flush(): void {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    const bytes = this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes), bytes);
+  }
+
+  #write(chunk: Buffer, n: number): void {
+    this.#writer.write(chunk).then(
+      () => {
+        this.#queued -= n;
+      },
+      (err: unknown) => {
+        this.#queued -= n;
+        this.#shutdown(false, `stream write failed: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
   }
 
   bufferedAmount(): number {
@@ -174,6 +206,12 @@ export class WtPeerChannel extends EventEmitter<PeerChannelEvents> implements Pe
 
   #shutdown(local: boolean, reason: string): void {
     if (this.#closed) return;
+    // What send() accepted before a local close still goes out (then the writer closes).
+    if (local) this.#flush();
+    else {
+      this.#batch = [];
+      this.#batchBytes = 0;
+    }
     // Deliver what already arrived before announcing the close.
     this.#early.close();
     this.#closed = true;
