@@ -390,8 +390,13 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
     // Pieces split at chunk boundaries, so a cache keyed by chunk index sees aligned pieces.
     const inflight: { len: number; data: Promise<Uint8Array> }[] = [];
     let next = offset;
+    const window = this.#opts.readWindow;
+    // Requests go out in groups of a quarter window, not one per piece consumed: a transport
+    // can then carry a group in one write.
+    const group = Math.max(1, Math.floor(window / 4));
     const issue = () => {
-      while (inflight.length < this.#opts.readWindow && next < end) {
+      if (inflight.length > 0 && window - inflight.length < group) return;
+      while (inflight.length < window && next < end) {
         const len = Math.min(end, (Math.floor(next / chunk) + 1) * chunk) - next;
         const data = this.#readPiece(wire, next, len, version, ctl.signal);
         // Settled by the consumer in order; a piece failing while an earlier one is awaited
