@@ -463,7 +463,10 @@ class Reader implements ChunkReader {
   #track(h: HandleState, offset: number, end: number, first: number, last: number): boolean {
     const cs = this.chunkSize;
     const ra = this.#ra!;
-    if (offset >= h.lastEnd - 2 * cs && offset <= h.lastEnd + cs) {
+    // Slack of four requests either way: the kernel's own read-ahead keeps several requests
+    // in flight (4 MiB as 1 MiB requests on a libfuse3 mount), and they arrive out of order.
+    const slack = 4 * (end - offset);
+    if (offset >= h.lastEnd - Math.max(2 * cs, slack) && offset <= h.lastEnd + Math.max(cs, slack)) {
       h.streak++;
       if (last > h.lastChunk && h.streak > 1) h.window = Math.min(ra.max, h.window * 2);
       h.lastEnd = Math.max(h.lastEnd, end);
