@@ -160,6 +160,12 @@ export function remoteFileSystem(
     }
   };
   remote.on('invalidate', (e) => invalidate(e.all ? 'all' : e.paths));
+  // The root is what a mount is opened at (a file manager, `ls`, the first path looked up):
+  // its listing, and with it the attributes of every entry, is fetched at once.
+  if (ahead > 0) {
+    aheadQueue.push('/');
+    pumpAhead();
+  }
 
   async function readRange(file: OpenFile, offset: number, length: number, fh: number): Promise<Uint8Array> {
     if (options.reader) return options.reader.read(file.path, file.version, file.size, offset, length, fh);
