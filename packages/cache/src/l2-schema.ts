@@ -60,10 +60,6 @@ export function openL2(path: string, busyTimeoutMs: number, hash: ChunkHashAlgor
     // WAL file is cut back to this size.
     db.pragma('wal_autocheckpoint = 0');
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-    // Read pages through a memory map instead of a pread per page: a random 4 KiB range read
-    // (substr of a 256 KiB blob) 39-45 -> 24-26 µs. The file never shrinks (no VACUUM), the
-    // case where a map could fault. SQLite caps this at its compile-time maximum.
-    db.pragma(`mmap_size = ${16 * 1024 * 1024 * 1024}`);
     let alg: ChunkHashAlgorithm = hash;
     db.transaction(() => {
       db.exec(SCHEMA);
