@@ -1,7 +1,10 @@
 // Against a real coturn on loopback: relay-only policy and STUN.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { TransportSignal } from '@wormhole/transport';
 import { dataChannelTransport } from '../src/index.js';
 import { type Coturn, connectPair, startCoturn, TURNSERVER } from './helpers.js';
@@ -10,6 +13,45 @@ function candidateTypes(signals: TransportSignal[]): string[] {
   return signals
     .filter((s) => s.type === 'candidate')
     .map((s) => /typ (\w+)/.exec(String(s.candidate))?.[1] ?? '?');
+}
+
+interface RelayPairResult {
+  error?: string;
+  types?: string[];
+  paths?: Array<{ relayed: boolean; localCandidateType: string; remoteCandidateType: string }>;
+  echoed?: number[];
+}
+
+const relayFixture = fileURLToPath(new URL('./fixtures/relay-pair.ts', import.meta.url));
+
+/** Runs fixtures/relay-pair.ts; 'hung' when it has not finished within 30 s (then killed). */
+async function relayPairInChild(coturn: Coturn): Promise<RelayPairResult | 'hung'> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@wormhole/source',
+      '--import',
+      'tsx',
+      relayFixture,
+      String(coturn.port),
+      coturn.user,
+      coturn.pass,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = once(child, 'exit').then(() => true);
+  const inTime = await Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), 30_000))]);
+  if (!inTime) {
+    child.kill('SIGKILL');
+    await exited;
+    return 'hung';
+  }
+  const line = out.split('\n').find((l) => l.startsWith('{'));
+  return line === undefined ? { error: `no result (output: ${out})` } : (JSON.parse(line) as RelayPairResult);
 }
 
 describe('STUN and TURN via coturn', {
@@ -24,37 +66,28 @@ describe('STUN and TURN via coturn', {
   });
 
   it("iceTransportPolicy 'relay' connects through TURN and says so", async () => {
-    const transport = dataChannelTransport({
-      iceServers: [`turn:${coturn.user}:${coturn.pass}@127.0.0.1:${coturn.port}?transport=udp`],
-      iceTransportPolicy: 'relay',
-      bindAddress: '127.0.0.1',
-      connectTimeoutMs: 10_000,
-    });
-    const signals: TransportSignal[] = [];
-    try {
-      const { host, client } = await connectPair(transport, transport, {
-        filter: (_from, s) => {
-          signals.push(s);
-          return s;
-        },
-      });
-      const types = candidateTypes(signals);
-      // Relay-only must not leak host addresses to the peer.
-      assert.ok(types.length > 0 && types.every((t) => t === 'relay'), types.join(','));
-      for (const ch of [host, client]) {
-        const path = ch.pathInfo();
-        assert.equal(path.relayed, true, JSON.stringify(path));
-        assert.equal(path.localCandidateType, 'relay');
-        assert.equal(path.remoteCandidateType, 'relay');
-      }
-      const got = new Promise<Uint8Array>((resolve) => host.once('message', resolve));
-      await client.send(new Uint8Array([9, 8, 7]));
-      assert.deepEqual(await got, new Uint8Array([9, 8, 7]));
-      host.close();
-      client.close();
-    } finally {
-      await transport.close();
+    // In a child with a bound: libdatachannel 0.24.5 (node-datachannel 0.33.4) can deadlock in
+    // the DTLS handshake over TURN — DtlsTransport::start() on the juice thread waits for the
+    // SSL mutex that a worker holds while it waits in juice_send for the juice lock (fixed
+    // upstream by libdatachannel PR #1630, not in a node-datachannel release here). Seen once in
+    // ~10 CI runs. A hung child is killed and the pair retried once; a second hang fails.
+    let result = await relayPairInChild(coturn);
+    if (result === 'hung') {
+      console.log('# relay pair hung in libdatachannel (DTLS over TURN deadlock): retrying once');
+      result = await relayPairInChild(coturn);
     }
+    assert.notEqual(result, 'hung', 'the relay pair hung twice');
+    if (result === 'hung') return;
+    assert.equal(result.error, undefined, result.error);
+    // Relay-only must not leak host addresses to the peer.
+    const types = result.types ?? [];
+    assert.ok(types.length > 0 && types.every((t) => t === 'relay'), types.join(','));
+    for (const path of result.paths ?? []) {
+      assert.equal(path.relayed, true, JSON.stringify(path));
+      assert.equal(path.localCandidateType, 'relay');
+      assert.equal(path.remoteCandidateType, 'relay');
+    }
+    assert.deepEqual(result.echoed, [9, 8, 7]);
   });
 
   it('a wrong TURN password under relay-only fails with the ICE state in the error', async () => {
