@@ -391,7 +391,11 @@ class Reader implements ChunkReader {
     }
     if (h !== undefined) {
       this.#disown(h, (i) => i > last);
-      if (sequential) this.#readAhead(h, file, version, fileSize, last);
+      // Not after a small first read (`head -c 1`, a file-type sniff: 16 KiB from the kernel):
+      // prefetches issued with it compete with its own chunk on the host's disk. A sequential
+      // reader gets them one request later.
+      const sniff = h.streak === 1 && end - offset <= RANGE_READ_MAX;
+      if (sequential && !sniff) this.#readAhead(h, file, version, fileSize, last);
     }
 
     const chunks = await Promise.all(parts);
