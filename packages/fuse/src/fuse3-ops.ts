@@ -23,6 +23,10 @@ function packAttr(a: Attr, o: ResolvedMountOptions, out: Float64Array, index = 0
 
 /** `parts` cut to at most `max` bytes in total (a FileSystem must not answer more than asked). */
 function clip(parts: Uint8Array[], max: number): Uint8Array[] {
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  // The usual case, on every read: nothing to cut, no new array.
+  if (total <= max) return parts;
   let left = max;
   const out: Uint8Array[] = [];
   for (const p of parts) {

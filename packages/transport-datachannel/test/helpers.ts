@@ -158,3 +158,10 @@ export async function openFds(): Promise<number> {
   const { readdir } = await import('node:fs/promises');
   return (await readdir('/proc/self/fd')).length;
 }
+
+/** The `typ` of every candidate signal, in order ('?' when unreadable). */
+export function candidateTypes(signals: readonly TransportSignal[]): string[] {
+  return signals
+    .filter((s) => s.type === 'candidate')
+    .map((s) => /typ (\w+)/.exec(String(s.candidate))?.[1] ?? '?');
+}
