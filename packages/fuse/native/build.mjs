@@ -28,6 +28,17 @@ if (pkg.status !== 0) skip('pkg-config finds no fuse3: apt-get install libfuse3-
 const include = createRequire(import.meta.url)('node-api-headers').include_dir;
 mkdirSync(dirname(out), { recursive: true });
 const cc = process.env.CC ?? 'cc';
+// libuv's header (shipped with Node's own headers) lets the binding read FUSE requests on the JS
+// thread; without it the binding falls back to its thread loop.
+const uvDir = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].find((d) => {
+  try {
+    return statSync(join(d, 'uv.h')).isFile();
+  } catch {
+    return false;
+  }
+});
+if (uvDir === undefined)
+  console.warn('fuse: no uv.h next to node; the libfuse3 binding uses its thread loop');
 const args = [
   '-O2',
   '-g',
@@ -40,6 +51,7 @@ const args = [
   '-DNAPI_VERSION=8',
   '-DNODE_GYP_MODULE_NAME=wormhole_fuse3',
   `-I${include}`,
+  ...(uvDir === undefined ? [] : ['-DWH_HAVE_UV', `-idirafter${uvDir}`]),
   ...pkg.stdout
     .trim()
     .split(/\s+/)

@@ -16,6 +16,10 @@
 //     buffer is ever shared with JavaScript.
 //   - Invalidations are sent from their own thread: sent from the JS thread they could deadlock
 //     against a lookup that holds the directory lock while waiting for a JS reply.
+//   - Requests are read on the JS thread itself by default (a libuv poll on the non-blocking
+//     /dev/fuse fd): a request then reaches JavaScript with no thread hop, which is what a small
+//     read or a lookup mostly costs. The thread loop (libfuse's multi-threaded loop handing each
+//     request over with a thread-safe function) stays for builds without libuv's headers.
 
 #define FUSE_USE_VERSION 312
 #define _GNU_SOURCE
@@ -29,7 +33,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <fcntl.h>
 #include <sys/uio.h>
+#ifdef WH_HAVE_UV
+#include <uv.h>
+#endif
 
 // Operation codes shared with lowlevel-ops.ts (keep in sync).
 enum {
@@ -104,6 +112,17 @@ typedef struct mount {
   int loop_started;
   napi_threadsafe_function tsfn_op;
   napi_threadsafe_function tsfn_exit;
+  // Main-thread loop (WH_HAVE_UV): requests are read and handed to JS on the JS thread.
+  int main_loop;
+  napi_env env;
+  napi_ref op_ref;
+  napi_ref exit_ref;
+  napi_ref resource_ref;
+  napi_async_context async_ctx;
+  struct fuse_buf buf;
+#ifdef WH_HAVE_UV
+  uv_poll_t poll;
+#endif
   pthread_mutex_t lock;
   int closed;  // after destroy: replies are refused
   int readonly;
@@ -328,6 +347,8 @@ static void free_slot_names(slot_t *s) {
 
 // ---------- FUSE thread -> JS ----------
 
+static void call_js_op(napi_env env, napi_value fn, void *ctx, void *data);
+
 static void queue(mount_t *m, fuse_req_t req, uint8_t op, uint64_t ino, const char *name, uint64_t ino2,
                   const char *name2, double a, double b, double c, double d, double e, const char *data,
                   size_t len) {
@@ -367,6 +388,12 @@ static void queue(mount_t *m, fuse_req_t req, uint8_t op, uint64_t ino, const ch
     it->data = malloc(len ? len : 1);
     if (it->data) memcpy(it->data, data, len);
     it->len = len;
+  }
+  if (m->main_loop) {
+    // Already on the JS thread, inside the poll callback's scopes.
+    napi_value fn;
+    if (napi_get_reference_value(m->env, m->op_ref, &fn) == napi_ok && fn) call_js_op(m->env, fn, m, it);
+    return;
   }
   if (napi_call_threadsafe_function(m->tsfn_op, it, napi_tsfn_nonblocking) != napi_ok) {
     // Closing: the slot is answered by the close path.
@@ -741,6 +768,81 @@ static void call_js_exit(napi_env env, napi_value fn, void *ctx, void *data) {
   }
 }
 
+// ---------- main-thread loop ----------
+
+#ifdef WH_HAVE_UV
+// At most this many requests per poll wake-up, so timers and sockets get their turn.
+#define MAIN_BATCH 64
+
+static void main_closed(uv_handle_t *h) { (void)h; }
+
+static void main_end(mount_t *m, int rc) {
+  uv_poll_stop(&m->poll);
+  uv_close((uv_handle_t *)&m->poll, main_closed);
+  m->main_loop = 2;  // ended: queue() is no longer reached
+  napi_value fn;
+  if (napi_get_reference_value(m->env, m->exit_ref, &fn) == napi_ok && fn)
+    call_js_exit(m->env, fn, m, (void *)(intptr_t)rc);
+}
+
+static void main_readable(uv_poll_t *h, int status, int events) {
+  (void)events;
+  mount_t *m = h->data;
+  napi_env env = m->env;
+  napi_handle_scope hs;
+  if (napi_open_handle_scope(env, &hs) != napi_ok) return;
+  napi_value resource;
+  napi_callback_scope cs = NULL;
+  if (napi_get_reference_value(env, m->resource_ref, &resource) == napi_ok)
+    napi_open_callback_scope(env, resource, m->async_ctx, &cs);
+  int ended = 0, rc = 0;
+  if (status < 0) ended = 1, rc = status;
+  for (int i = 0; !ended && i < MAIN_BATCH; i++) {
+    int res = fuse_session_receive_buf(m->se, &m->buf);
+    if (res == -EAGAIN) break;
+    if (res == -EINTR) continue;
+    // 0: the session ended (unmounted, or aborted through /sys/fs/fuse/connections).
+    if (res <= 0) {
+      ended = 1;
+      rc = res;
+      break;
+    }
+    fuse_session_process_buf(m->se, &m->buf);
+    if (fuse_session_exited(m->se)) ended = 1;
+  }
+  // Closing the callback scope runs the microtasks the handlers queued (their replies).
+  if (cs) napi_close_callback_scope(env, cs);
+  if (ended) main_end(m, rc);
+  napi_close_handle_scope(env, hs);
+}
+
+static int main_start(napi_env env, mount_t *m, napi_value on_op, napi_value on_exit) {
+  struct uv_loop_s *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return -1;
+  int fd = fuse_session_fd(m->se);
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+  napi_value resource, name;
+  if (napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "wormhole-fuse3", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, resource, name, &m->async_ctx) != napi_ok ||
+      napi_create_reference(env, resource, 1, &m->resource_ref) != napi_ok ||
+      napi_create_reference(env, on_op, 1, &m->op_ref) != napi_ok ||
+      napi_create_reference(env, on_exit, 1, &m->exit_ref) != napi_ok)
+    return -1;
+  m->env = env;
+  if (uv_poll_init(loop, &m->poll, fd) != 0) return -1;
+  m->poll.data = m;
+  m->main_loop = 1;
+  if (uv_poll_start(&m->poll, UV_READABLE, main_readable) != 0) {
+    m->main_loop = 0;
+    uv_close((uv_handle_t *)&m->poll, main_closed);
+    return -1;
+  }
+  return 0;
+}
+#endif
+
 // ---------- JS API ----------
 
 #define CHECK(call)                                      \
@@ -809,10 +911,10 @@ static void to_stat(const double *a, uint64_t ino, struct stat *st) {
   }
 }
 
-// mount(mountpoint, options[], readonly, onOp, onExit) -> handle
+// mount(mountpoint, options[], readonly, onOp, onExit, threadLoop?) -> handle
 static napi_value js_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) {
     napi_throw_type_error(env, "FUSE_NATIVE", "mount(mountpoint, options, readonly, onOp, onExit)");
@@ -823,6 +925,8 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   napi_get_array_length(env, argv[1], &nopts);
   bool ro = false;
   napi_get_value_bool(env, argv[2], &ro);
+  bool thread_loop = false;
+  if (argc > 5) napi_get_value_bool(env, argv[5], &thread_loop);
   if (!mountpoint) {
     napi_throw_type_error(env, "FUSE_NATIVE", "bad mountpoint");
     return NULL;
@@ -866,6 +970,21 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
     return NULL;
   }
   free(mountpoint);
+#ifdef WH_HAVE_UV
+  if (!thread_loop) {
+    if (main_start(env, m, argv[3], argv[4]) != 0) {
+      fuse_session_unmount(m->se);
+      napi_throw_error(env, "FUSE_MOUNT_FAILED", "cannot poll the FUSE device on the JS thread");
+      return NULL;
+    }
+    if (pthread_create(&m->inval_thread, NULL, inval_main, m) == 0) m->inval_started = 1;
+    napi_value handle;
+    CHECK(napi_create_external(env, m, NULL, NULL, &handle));
+    return handle;
+  }
+#else
+  (void)thread_loop;
+#endif
   napi_value name;
   napi_create_string_utf8(env, "wormhole-fuse3", NAPI_AUTO_LENGTH, &name);
   CHECK(napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, NULL, NULL, m, call_js_op, &m->tsfn_op));
@@ -904,6 +1023,13 @@ static napi_value js_destroy(napi_env env, napi_callback_info info) {
   mount_t *m = get_mount(env, argv[0]);
   if (!m || m->closed) return NULL;
   if (m->loop_started) pthread_join(m->loop_thread, NULL);
+#ifdef WH_HAVE_UV
+  if (m->main_loop == 1) {  // destroyed before the session ended
+    uv_poll_stop(&m->poll);
+    uv_close((uv_handle_t *)&m->poll, main_closed);
+    m->main_loop = 2;
+  }
+#endif
   pthread_mutex_lock(&m->lock);
   m->closed = 1;
   m->inval_stop = 1;
@@ -923,8 +1049,16 @@ static napi_value js_destroy(napi_env env, napi_callback_info info) {
   fuse_session_unmount(m->se);
   fuse_session_destroy(m->se);
   m->se = NULL;
-  napi_release_threadsafe_function(m->tsfn_op, napi_tsfn_abort);
-  napi_release_threadsafe_function(m->tsfn_exit, napi_tsfn_abort);
+  if (m->tsfn_op) napi_release_threadsafe_function(m->tsfn_op, napi_tsfn_abort);
+  if (m->tsfn_exit) napi_release_threadsafe_function(m->tsfn_exit, napi_tsfn_abort);
+  if (m->op_ref) napi_delete_reference(env, m->op_ref);
+  if (m->exit_ref) napi_delete_reference(env, m->exit_ref);
+  if (m->resource_ref) napi_delete_reference(env, m->resource_ref);
+  if (m->async_ctx) napi_async_destroy(env, m->async_ctx);
+  m->op_ref = m->exit_ref = m->resource_ref = NULL;
+  m->async_ctx = NULL;
+  free(m->buf.mem);
+  m->buf.mem = NULL;
   // Nodes and slots are freed with the mount; the handle stays valid (closed) for late calls.
   for (size_t b = 0; b < m->buckets; b++)
     for (node_t *n = m->by_id[b], *next; n; n = next) {
@@ -1344,6 +1478,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_value has_main;
+#ifdef WH_HAVE_UV
+  napi_get_boolean(env, true, &has_main);
+#else
+  napi_get_boolean(env, false, &has_main);
+#endif
+  napi_set_named_property(env, exports, "mainLoop", has_main);
   return exports;
 }
 

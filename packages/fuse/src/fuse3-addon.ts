@@ -25,12 +25,19 @@ export type Fuse3OpHandler = (
 
 /** The binding's functions. Every reply returns false when `id` is not pending (already answered, or unmounted). */
 export interface Fuse3Addon {
+  /** Built with libuv's header: requests can be read on the JS thread (see mount's `threadLoop`). */
+  readonly mainLoop: boolean;
+  /**
+   * `threadLoop`: read requests on libfuse's own threads and hand each to the JS thread, instead
+   * of reading them on the JS thread (the default where `mainLoop` is true).
+   */
   mount(
     mountpoint: string,
     args: string[],
     readOnly: boolean,
     onOp: Fuse3OpHandler,
     onExit: (rc: number) => void,
+    threadLoop?: boolean,
   ): Fuse3Handle;
   exit(h: Fuse3Handle): void;
   destroy(h: Fuse3Handle): void;

@@ -45,11 +45,18 @@ export async function fuse3Mount(
   });
   const handler = createFuse3Handler(fs, cache, o, addon, () => handle!);
   try {
-    handle = addon.mount(mountpoint, fuse3Args(o), o.readOnly, handler, () => {
-      // The loop ended: unmounted (by us or from outside). Pending requests get EIO.
-      addon.destroy(handle!);
-      onGone();
-    });
+    handle = addon.mount(
+      mountpoint,
+      fuse3Args(o),
+      o.readOnly,
+      handler,
+      () => {
+        // The loop ended: unmounted (by us or from outside). Pending requests get EIO.
+        addon.destroy(handle!);
+        onGone();
+      },
+      o.fuse3Loop === 'thread',
+    );
   } catch (err) {
     throw FuseError.MOUNT_FAILED(mountpoint, (err as Error).message, err);
   }

@@ -14,204 +14,216 @@ const skip = !isAvailable()
     ? `libfuse3 binding not built: ${String(loaded.error)}`
     : false;
 
-describe('libfuse3 binding', { skip }, () => {
-  let base: string;
-  let src: string;
-  let mnt: string;
-  let m: Mount | undefined;
-
-  before(async () => {
-    base = await tempDir('wh-fuse3-');
-    src = join(base, 'src');
-    mnt = join(base, 'mnt');
-    await fsp.mkdir(join(src, 'docs'), { recursive: true });
-    await fsp.writeFile(join(src, 'docs/a.txt'), 'first\n');
-    for (let i = 0; i < 1500; i++) await fsp.writeFile(join(src, `docs/n${i}`), String(i));
-    // Long kernel TTLs: only the binding's invalidation can make host changes show at once.
-    m = await mount(new LocalFileSystem(src, { writable: true }), mnt, {
-      inProcess: true,
-      binding: 'fuse3',
-      attrTimeoutS: 60,
-      entryTimeoutS: 60,
-      attrCacheTtlMs: 60_000,
-    });
-  });
-
-  after(async () => {
-    try {
-      await m?.unmount();
-    } finally {
-      await forceUnmount(mnt);
-      await fsp.rm(base, { recursive: true, force: true });
-    }
-    assert.equal(findFuseMount(mnt), undefined);
-  });
-
-  test('a directory of 1,500 entries lists with types and sizes across readdir pages', async () => {
-    const ls = await sh(
-      `ls -l '${mnt}/docs' | tail -n +2 | wc -l; find '${mnt}/docs' -type f | wc -l; stat -c %s '${mnt}/docs/n1499'`,
-    );
-    assert.equal(ls.code, 0, ls.stderr);
-    assert.deepEqual(ls.stdout.trim().split('\n'), ['1501', '1501', '4']);
-  });
-
-  test('with 60 s kernel TTLs, a host edit, a new file and a removal show at once after invalidate()', async () => {
-    assert.equal((await sh(`cat '${mnt}/docs/a.txt'`)).stdout, 'first\n');
-    await fsp.writeFile(join(src, 'docs/a.txt'), 'second, longer\n');
-    m!.invalidate('/docs/a.txt');
-    assert.ok(
-      await waitFor(async () => (await sh(`cat '${mnt}/docs/a.txt'`)).stdout === 'second, longer\n', 1000),
-    );
-
-    assert.equal((await sh(`stat '${mnt}/docs/fresh'`)).code, 1);
-    await fsp.writeFile(join(src, 'docs/fresh'), 'new');
-    m!.invalidate('/docs/fresh');
-    assert.ok(await waitFor(async () => (await sh(`cat '${mnt}/docs/fresh'`)).stdout === 'new', 1000));
-
-    await fsp.rm(join(src, 'docs/fresh'));
-    m!.invalidate('/docs/fresh');
-    assert.ok(await waitFor(async () => (await sh(`stat '${mnt}/docs/fresh'`)).code !== 0, 1000));
-  });
-
-  test('writes: create, append, truncate, chmod, touch, mkdir, rename, cp -a, rm', async () => {
-    const script = [
-      `cd '${mnt}'`,
-      'printf hello > w.txt',
-      'printf " world" >> w.txt',
-      'mkdir -p made/deeper',
-      'mv w.txt made/deeper/moved.txt',
-      'chmod 600 made/deeper/moved.txt',
-      'touch -d "2020-01-02 03:04:05 UTC" made/deeper/moved.txt',
-      'cp -a docs copied',
-      'truncate -s 3 copied/a.txt',
-      'rm copied/n0 && rmdir made/deeper 2>/dev/null; echo done',
-    ].join(' && ');
-    const r = await sh(script);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(await fsp.readFile(join(src, 'made/deeper/moved.txt'), 'utf8'), 'hello world');
-    const st = await fsp.stat(join(src, 'made/deeper/moved.txt'));
-    assert.equal(st.mode & 0o777, 0o600);
-    assert.equal(st.mtime.toISOString(), '2020-01-02T03:04:05.000Z');
-    assert.equal(await fsp.readFile(join(src, 'copied/a.txt'), 'utf8'), 'sec');
-    assert.equal((await fsp.readdir(join(src, 'copied'))).length, 1500);
-    // The renamed file is reachable under its new name only, through the mount too.
-    assert.equal((await sh(`cat '${mnt}/made/deeper/moved.txt'`)).stdout, 'hello world');
-    assert.notEqual((await sh(`stat '${mnt}/w.txt'`)).code, 0);
-    assert.notEqual((await sh(`rmdir '${mnt}/made'`)).code, 0); // not empty: ENOTEMPTY from the FileSystem
-  });
-
-  test('forged, repeated and malformed replies are refused; the request still gets its one answer', async () => {
-    assert.ok('addon' in loaded);
-    const { addon } = loaded;
-    assert.throws(() => addon.replyErr({} as never, 1, 0), /mount handle/);
-    const raw = join(base, 'raw');
-    await fsp.mkdir(raw);
-    const refused: boolean[] = [];
-    let h: ReturnType<typeof addon.mount> | undefined;
-    let done: () => void = () => {};
-    const exited = new Promise<void>((r) => {
-      done = r;
-    });
-    h = addon.mount(
-      raw,
-      ['-o', 'fsname=raw,subtype=wormhole,ro'],
-      true,
-      (op, id, path) => {
-        for (const bad of [id + 1, id - 1, id + 2 ** 22, -1, Number.NaN, 2 ** 53, 1e300, 0.5])
-          refused.push(addon.replyErr(h!, bad, 0));
-        refused.push(addon.replyData(h!, id + 1, 'text' as never));
-        if (op === 1 && path.endsWith('/throws')) throw new Error('a handler bug'); // answered EIO
-        if (op === 1 && path.endsWith('/badtype')) {
-          // The right id with a wrong argument: a TypeError here, EIO for the request.
-          refused.push(
-            !(() => {
-              try {
-                addon.replyEntry(h!, id, 'attr' as never, 1, 1);
-                return false;
-              } catch {
-                return true;
-              }
-            })(),
-          );
-          refused.push(addon.replyErr(h!, id, 0));
-          return;
-        }
-        // ENOENT for every lookup; getattr of the root gets a directory.
-        if (op === 2)
-          refused.push(!addon.replyAttr(h!, id, Float64Array.of(0o40755, 0, 0, 0, 0, 2, 0, 0, 0), 0));
-        else refused.push(!addon.replyErr(h!, id, 2));
-        refused.push(addon.replyErr(h!, id, 0)); // a second answer
-      },
-      () => {
-        addon.destroy(h!);
-        done();
-      },
-    );
-    try {
-      const r = await sh(
-        `stat -c %F '${raw}'; stat '${raw}/nothing'; stat '${raw}/throws'; stat '${raw}/badtype'; ls '${raw}'`,
-      );
-      assert.match(r.stdout, /^directory/);
-      assert.match(r.stderr, /nothing': No such file/);
-      assert.match(r.stderr, /throws': Input\/output error/);
-      assert.match(r.stderr, /badtype': Input\/output error/);
-      assert.ok(refused.length > 10);
-      assert.deepEqual(new Set(refused), new Set([false]));
-      assert.deepEqual(addon.stats(h), [0, 0]);
-    } finally {
-      addon.exit(h);
-      await forceUnmount(raw);
-      await exited;
-    }
-  });
-
-  test('a FileSystem with readv: pieces are gathered into one reply, bytes beyond the request dropped', async () => {
-    const big = join(src, 'pieces.bin');
-    await fsp.writeFile(big, randomBytes(3 * 1024 * 1024 + 123));
-    class PiecesFs extends LocalFileSystem {
-      calls = 0;
-      async readv(path: string, fh: number, offset: number, length: number): Promise<Uint8Array[]> {
-        this.calls++;
-        const all = await this.read(path, fh, offset, length + 7); // 7 bytes too many on purpose
-        const third = Math.floor(all.byteLength / 3);
-        return [
-          all.subarray(0, third),
-          new Uint8Array(0),
-          all.subarray(third, 2 * third),
-          all.subarray(2 * third),
-        ];
-      }
-    }
-    const pfs = new PiecesFs(src);
-    const other = join(base, 'pieces');
-    const m2 = await mount(pfs, other, { inProcess: true, binding: 'fuse3' });
-    try {
-      const [a, b] = await Promise.all([sh(`sha256sum < '${other}/pieces.bin'`), sh(`sha256sum < '${big}'`)]);
-      assert.equal(a.stdout, b.stdout);
-      assert.ok(pfs.calls > 0, 'readv was used');
-    } finally {
-      await m2.unmount();
-      await forceUnmount(other);
-    }
-  });
-
-  test('an unmount from outside ends the mount, which reports it', async () => {
-    const other = join(base, 'other');
-    const m2 = await mount(new LocalFileSystem(join(src, 'docs')), other, {
-      inProcess: true,
-      binding: 'fuse3',
-    });
-    const gone = new Promise<void>((r) => m2.once('unmounted', () => r()));
-    try {
-      assert.equal((await sh(`fusermount3 -u '${other}'`)).code, 0);
-      await Promise.race([
-        gone,
-        new Promise((_, j) => setTimeout(() => j(new Error('no unmounted event')), 5000)),
-      ]);
-      assert.equal(m2.mounted, false);
-    } finally {
-      await m2.unmount();
-      await forceUnmount(other);
-    }
-  });
+test('the libfuse3 binding is built to read requests on the JS thread (libuv header found)', { skip }, () => {
+  assert.ok('addon' in loaded && loaded.addon.mainLoop);
 });
+
+// Each request loop runs the whole suite: `main` is the default, `thread` the fallback of builds
+// without libuv's header.
+for (const fuse3Loop of ['main', 'thread'] as const)
+  describe(`libfuse3 binding (${fuse3Loop} loop)`, { skip }, () => {
+    let base: string;
+    let src: string;
+    let mnt: string;
+    let m: Mount | undefined;
+
+    before(async () => {
+      base = await tempDir('wh-fuse3-');
+      src = join(base, 'src');
+      mnt = join(base, 'mnt');
+      await fsp.mkdir(join(src, 'docs'), { recursive: true });
+      await fsp.writeFile(join(src, 'docs/a.txt'), 'first\n');
+      for (let i = 0; i < 1500; i++) await fsp.writeFile(join(src, `docs/n${i}`), String(i));
+      // Long kernel TTLs: only the binding's invalidation can make host changes show at once.
+      m = await mount(new LocalFileSystem(src, { writable: true }), mnt, {
+        inProcess: true,
+        binding: 'fuse3',
+        fuse3Loop,
+        attrTimeoutS: 60,
+        entryTimeoutS: 60,
+        attrCacheTtlMs: 60_000,
+      });
+    });
+
+    after(async () => {
+      try {
+        await m?.unmount();
+      } finally {
+        await forceUnmount(mnt);
+        await fsp.rm(base, { recursive: true, force: true });
+      }
+      assert.equal(findFuseMount(mnt), undefined);
+    });
+
+    test('a directory of 1,500 entries lists with types and sizes across readdir pages', async () => {
+      const ls = await sh(
+        `ls -l '${mnt}/docs' | tail -n +2 | wc -l; find '${mnt}/docs' -type f | wc -l; stat -c %s '${mnt}/docs/n1499'`,
+      );
+      assert.equal(ls.code, 0, ls.stderr);
+      assert.deepEqual(ls.stdout.trim().split('\n'), ['1501', '1501', '4']);
+    });
+
+    test('with 60 s kernel TTLs, a host edit, a new file and a removal show at once after invalidate()', async () => {
+      assert.equal((await sh(`cat '${mnt}/docs/a.txt'`)).stdout, 'first\n');
+      await fsp.writeFile(join(src, 'docs/a.txt'), 'second, longer\n');
+      m!.invalidate('/docs/a.txt');
+      assert.ok(
+        await waitFor(async () => (await sh(`cat '${mnt}/docs/a.txt'`)).stdout === 'second, longer\n', 1000),
+      );
+
+      assert.equal((await sh(`stat '${mnt}/docs/fresh'`)).code, 1);
+      await fsp.writeFile(join(src, 'docs/fresh'), 'new');
+      m!.invalidate('/docs/fresh');
+      assert.ok(await waitFor(async () => (await sh(`cat '${mnt}/docs/fresh'`)).stdout === 'new', 1000));
+
+      await fsp.rm(join(src, 'docs/fresh'));
+      m!.invalidate('/docs/fresh');
+      assert.ok(await waitFor(async () => (await sh(`stat '${mnt}/docs/fresh'`)).code !== 0, 1000));
+    });
+
+    test('writes: create, append, truncate, chmod, touch, mkdir, rename, cp -a, rm', async () => {
+      const script = [
+        `cd '${mnt}'`,
+        'printf hello > w.txt',
+        'printf " world" >> w.txt',
+        'mkdir -p made/deeper',
+        'mv w.txt made/deeper/moved.txt',
+        'chmod 600 made/deeper/moved.txt',
+        'touch -d "2020-01-02 03:04:05 UTC" made/deeper/moved.txt',
+        'cp -a docs copied',
+        'truncate -s 3 copied/a.txt',
+        'rm copied/n0 && rmdir made/deeper 2>/dev/null; echo done',
+      ].join(' && ');
+      const r = await sh(script);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await fsp.readFile(join(src, 'made/deeper/moved.txt'), 'utf8'), 'hello world');
+      const st = await fsp.stat(join(src, 'made/deeper/moved.txt'));
+      assert.equal(st.mode & 0o777, 0o600);
+      assert.equal(st.mtime.toISOString(), '2020-01-02T03:04:05.000Z');
+      assert.equal(await fsp.readFile(join(src, 'copied/a.txt'), 'utf8'), 'sec');
+      assert.equal((await fsp.readdir(join(src, 'copied'))).length, 1500);
+      // The renamed file is reachable under its new name only, through the mount too.
+      assert.equal((await sh(`cat '${mnt}/made/deeper/moved.txt'`)).stdout, 'hello world');
+      assert.notEqual((await sh(`stat '${mnt}/w.txt'`)).code, 0);
+      assert.notEqual((await sh(`rmdir '${mnt}/made'`)).code, 0); // not empty: ENOTEMPTY from the FileSystem
+    });
+
+    test('forged, repeated and malformed replies are refused; the request still gets its one answer', async () => {
+      assert.ok('addon' in loaded);
+      const { addon } = loaded;
+      assert.throws(() => addon.replyErr({} as never, 1, 0), /mount handle/);
+      const raw = join(base, 'raw');
+      await fsp.mkdir(raw);
+      const refused: boolean[] = [];
+      let h: ReturnType<typeof addon.mount> | undefined;
+      let done: () => void = () => {};
+      const exited = new Promise<void>((r) => {
+        done = r;
+      });
+      h = addon.mount(
+        raw,
+        ['-o', 'fsname=raw,subtype=wormhole,ro'],
+        true,
+        (op, id, path) => {
+          for (const bad of [id + 1, id - 1, id + 2 ** 22, -1, Number.NaN, 2 ** 53, 1e300, 0.5])
+            refused.push(addon.replyErr(h!, bad, 0));
+          refused.push(addon.replyData(h!, id + 1, 'text' as never));
+          if (op === 1 && path.endsWith('/throws')) throw new Error('a handler bug'); // answered EIO
+          if (op === 1 && path.endsWith('/badtype')) {
+            // The right id with a wrong argument: a TypeError here, EIO for the request.
+            refused.push(
+              !(() => {
+                try {
+                  addon.replyEntry(h!, id, 'attr' as never, 1, 1);
+                  return false;
+                } catch {
+                  return true;
+                }
+              })(),
+            );
+            refused.push(addon.replyErr(h!, id, 0));
+            return;
+          }
+          // ENOENT for every lookup; getattr of the root gets a directory.
+          if (op === 2)
+            refused.push(!addon.replyAttr(h!, id, Float64Array.of(0o40755, 0, 0, 0, 0, 2, 0, 0, 0), 0));
+          else refused.push(!addon.replyErr(h!, id, 2));
+          refused.push(addon.replyErr(h!, id, 0)); // a second answer
+        },
+        () => {
+          addon.destroy(h!);
+          done();
+        },
+      );
+      try {
+        const r = await sh(
+          `stat -c %F '${raw}'; stat '${raw}/nothing'; stat '${raw}/throws'; stat '${raw}/badtype'; ls '${raw}'`,
+        );
+        assert.match(r.stdout, /^directory/);
+        assert.match(r.stderr, /nothing': No such file/);
+        assert.match(r.stderr, /throws': Input\/output error/);
+        assert.match(r.stderr, /badtype': Input\/output error/);
+        assert.ok(refused.length > 10);
+        assert.deepEqual(new Set(refused), new Set([false]));
+        assert.deepEqual(addon.stats(h), [0, 0]);
+      } finally {
+        addon.exit(h);
+        await forceUnmount(raw);
+        await exited;
+      }
+    });
+
+    test('a FileSystem with readv: pieces are gathered into one reply, bytes beyond the request dropped', async () => {
+      const big = join(src, 'pieces.bin');
+      await fsp.writeFile(big, randomBytes(3 * 1024 * 1024 + 123));
+      class PiecesFs extends LocalFileSystem {
+        calls = 0;
+        async readv(path: string, fh: number, offset: number, length: number): Promise<Uint8Array[]> {
+          this.calls++;
+          const all = await this.read(path, fh, offset, length + 7); // 7 bytes too many on purpose
+          const third = Math.floor(all.byteLength / 3);
+          return [
+            all.subarray(0, third),
+            new Uint8Array(0),
+            all.subarray(third, 2 * third),
+            all.subarray(2 * third),
+          ];
+        }
+      }
+      const pfs = new PiecesFs(src);
+      const other = join(base, 'pieces');
+      const m2 = await mount(pfs, other, { inProcess: true, binding: 'fuse3', fuse3Loop });
+      try {
+        const [a, b] = await Promise.all([
+          sh(`sha256sum < '${other}/pieces.bin'`),
+          sh(`sha256sum < '${big}'`),
+        ]);
+        assert.equal(a.stdout, b.stdout);
+        assert.ok(pfs.calls > 0, 'readv was used');
+      } finally {
+        await m2.unmount();
+        await forceUnmount(other);
+      }
+    });
+
+    test('an unmount from outside ends the mount, which reports it', async () => {
+      const other = join(base, 'other');
+      const m2 = await mount(new LocalFileSystem(join(src, 'docs')), other, {
+        inProcess: true,
+        binding: 'fuse3',
+        fuse3Loop,
+      });
+      const gone = new Promise<void>((r) => m2.once('unmounted', () => r()));
+      try {
+        assert.equal((await sh(`fusermount3 -u '${other}'`)).code, 0);
+        await Promise.race([
+          gone,
+          new Promise((_, j) => setTimeout(() => j(new Error('no unmounted event')), 5000)),
+        ]);
+        assert.equal(m2.mounted, false);
+      } finally {
+        await m2.unmount();
+        await forceUnmount(other);
+      }
+    });
+  });
