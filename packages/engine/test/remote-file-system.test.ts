@@ -6,9 +6,10 @@ import type { RemoteFs } from '../src/client/remote-fs.js';
 import { remoteFileSystem } from '../src/index.js';
 import { type Served, serve, tempDir } from './helpers/fixture.js';
 
-/** The real RemoteFs, with its readdir calls recorded (what reached the host). */
-function counting(remote: RemoteFs): { fs: RemoteFs; asked: string[] } {
+/** The real RemoteFs, with its readdir and statfs calls recorded (what reached the host). */
+function counting(remote: RemoteFs): { fs: RemoteFs; asked: string[]; statfsCalls: () => number } {
   const asked: string[] = [];
+  let statfsCalls = 0;
   const fs = new Proxy(remote, {
     get(target, prop, receiver) {
       if (prop === 'readdir')
@@ -16,11 +17,16 @@ function counting(remote: RemoteFs): { fs: RemoteFs; asked: string[] } {
           asked.push(path);
           return target.readdir(path);
         };
+      if (prop === 'statfs')
+        return () => {
+          statfsCalls++;
+          return target.statfs();
+        };
       const v = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  return { fs, asked };
+  return { fs, asked, statfsCalls: () => statfsCalls };
 }
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
@@ -77,6 +83,16 @@ describe('remoteFileSystem directory listings ahead', () => {
     const before = asked.length;
     await fs.readdir('/a');
     assert.equal(asked.slice(before).filter((p) => p === '/a').length, 1);
+  });
+
+  it('statfs is asked once at creation and reused (find and file managers ask first)', async () => {
+    const { fs: remote, statfsCalls } = counting(s.fs);
+    const fs = remoteFileSystem(remote, { attrTtlMs: 5000 });
+    assert.equal(statfsCalls(), 1, 'fetched at creation');
+    const [a, b] = await Promise.all([fs.statfs(), fs.statfs()]);
+    assert.deepEqual(a, b);
+    assert.ok(a.blocks > 0 && a.bsize > 0);
+    assert.equal(statfsCalls(), 1, 'answered from the one fetch');
   });
 
   it('invalidation and the TTL drop listings fetched ahead; readdirAhead 0 fetches nothing', async () => {
