@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createChunkReader, DEFAULT_CHUNK_SIZE, openChunkCache } from '@wormhole/cache';
 import type { RemoteFs } from '../src/client/remote-fs.js';
 import { remoteFileSystem } from '../src/index.js';
 import { type Served, serve, tempDir } from './helpers/fixture.js';
@@ -40,6 +42,7 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 describe('remoteFileSystem directory listings ahead', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let s: Served;
+  let big: Buffer;
 
   before(async () => {
     dir = await tempDir();
@@ -50,6 +53,8 @@ describe('remoteFileSystem directory listings ahead', () => {
         await writeFile(join(root, d, `f${i}.txt`), `${d}${i}`);
       }
     await writeFile(join(root, 'top.txt'), 'top');
+    big = randomBytes(300 * 1024);
+    await writeFile(join(root, 'big.bin'), big);
     s = await serve(root);
   });
   after(async () => {
@@ -61,7 +66,7 @@ describe('remoteFileSystem directory listings ahead', () => {
     const { fs: remote, asked } = counting(s.fs);
     const fs = remoteFileSystem(remote, { attrTtlMs: 5000 });
     const top = await fs.readdir('/');
-    assert.deepEqual(top.map((e) => e.name).sort(), ['a', 'b', 'c', 'top.txt']);
+    assert.deepEqual(top.map((e) => e.name).sort(), ['a', 'b', 'big.bin', 'c', 'top.txt']);
     await until(() => asked.length === 4);
     assert.deepEqual(asked.slice(1).sort(), ['/a', '/b', '/c'], 'directories only');
     await new Promise((r) => setTimeout(r, 50));
@@ -93,6 +98,54 @@ describe('remoteFileSystem directory listings ahead', () => {
     assert.deepEqual(a, b);
     assert.ok(a.blocks > 0 && a.bsize > 0);
     assert.equal(statfsCalls(), 1, 'answered from the one fetch');
+  });
+
+  it("an open fetches the file's first 64 KiB on their own; a small first read is answered from them", async () => {
+    const reads: Array<[number, number]> = [];
+    const remote = new Proxy(s.fs, {
+      get(target, prop, receiver) {
+        if (prop === 'read')
+          return (path: string, offset: number, length: number, version?: string) => {
+            reads.push([offset, length]);
+            return target.read(path, offset, length, version);
+          };
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const cache = await openChunkCache({ l1MaxBytes: 8 * 1024 * 1024 });
+    try {
+      const reader = createChunkReader({
+        cache,
+        chunkSize: DEFAULT_CHUNK_SIZE,
+        fetchChunk: (file, version, index) =>
+          remote.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version),
+      });
+      const fs = remoteFileSystem(remote, { reader, cache, readdirAhead: 0 });
+      const fh = await fs.open('/big.bin', 0);
+      assert.deepEqual(
+        reads,
+        [
+          [0, 64 * 1024],
+          [0, DEFAULT_CHUNK_SIZE],
+        ],
+        'the head, then the first chunk',
+      );
+      assert.deepEqual(Buffer.from(await fs.read('/big.bin', fh, 0, 16384)), big.subarray(0, 16384));
+      // Later reads go through the chunk cache as usual, byte-identical across the head's end.
+      const more = await fs.read('/big.bin', fh, 60 * 1024, 8192);
+      assert.deepEqual(Buffer.from(more), big.subarray(60 * 1024, 68 * 1024));
+      await fs.release('/big.bin', fh);
+      // A first read elsewhere drops the head unused.
+      const fh2 = await fs.open('/big.bin', 0);
+      assert.deepEqual(
+        Buffer.from(await fs.read('/big.bin', fh2, 270 * 1024, 4096)),
+        big.subarray(270 * 1024, 274 * 1024),
+      );
+      await fs.release('/big.bin', fh2);
+    } finally {
+      await cache.close();
+    }
   });
 
   it('invalidation and the TTL drop listings fetched ahead; readdirAhead 0 fetches nothing', async () => {

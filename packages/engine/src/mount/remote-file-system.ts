@@ -33,6 +33,14 @@ const READDIR_AHEAD_CONCURRENCY = 16;
  * 200 ms walk of 10,000 files. Free space shown by `df` is at most this old.
  */
 const STATFS_TTL_MS = 5000;
+/**
+ * An open asks the host for the file's first bytes on their own, next to its first chunk: a
+ * small first read (`head`, a file-type sniff: the kernel asks 16 KiB) is answered from them
+ * without waiting for the whole 256 KiB chunk, which a cold host disk reads and the channel
+ * carries first. Measured, `head -c 1` on a fresh mount after a cache drop: 6.5-9.5 -> 4.8-6.9 ms
+ * (two runs of six, alternating). Not cached: the chunk fetch behind it fills the cache.
+ */
+const HEAD_BYTES = 64 * 1024;
 
 const S_IFMT = { file: 0o100000, dir: 0o040000, symlink: 0o120000, other: 0o100000 } as const;
 const OFFLINE_CODES = new Set(['ENOTCONN', 'ETIMEDOUT', 'EIO']);
@@ -76,6 +84,8 @@ export function remoteFileSystem(
   const ttl = options.attrTtlMs ?? 1000;
   const attrs = new Map<string, { stat: Stat; fetchedAt: number }>();
   const handles = new Map<number, OpenFile>();
+  /** The first bytes of a just-opened file, asked for at open (HEAD_BYTES); taken by its first read. */
+  const heads = new Map<number, Promise<Uint8Array>>();
   let nextFh = 1;
 
   const remember = (path: string, stat: Stat) => attrs.set(path, { stat, fetchedAt: Date.now() });
@@ -238,6 +248,20 @@ export function remoteFileSystem(
     }
   }
 
+  /** A handle's first read, when it is within the head fetched at open (any other read drops it). */
+  async function fromHead(fh: number, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const head = heads.get(fh);
+    if (head === undefined) return undefined;
+    heads.delete(fh);
+    if (offset !== 0 || length > HEAD_BYTES) return undefined;
+    const file = handles.get(fh);
+    const bytes = await head.catch(() => undefined);
+    // A failed or short head (the file changed meanwhile: ESTALE) leaves the read to the usual path.
+    if (file === undefined || bytes === undefined || bytes.byteLength < Math.min(length, file.size))
+      return undefined;
+    return bytes.subarray(0, Math.min(length, bytes.byteLength));
+  }
+
   return {
     invalidate,
     async getattr(path) {
@@ -268,20 +292,29 @@ export function remoteFileSystem(
       // (which joins this flight). Measured: the first read() after open went from 2.0-3.2 ms
       // to 0.95-1.9 ms (loopback, loaded 2-core box); an open without a read only warms the cache.
       if (options.reader && st.size > 0) {
+        const head = remote.read(path, 0, Math.min(st.size, HEAD_BYTES), st.version);
+        head.catch(() => {});
+        heads.set(fh, head);
         options.reader
           .read(path, st.version, st.size, 0, Math.min(st.size, options.reader.chunkSize))
           .catch(() => {});
       }
       return fh;
     },
-    read(path, fh, offset, length) {
-      return readFile(path, fh, (file) => readRange(file, offset, length, fh));
+    async read(path, fh, offset, length) {
+      return (
+        (await fromHead(fh, offset, length)) ??
+        readFile(path, fh, (file) => readRange(file, offset, length, fh))
+      );
     },
-    readv(path, fh, offset, length) {
+    async readv(path, fh, offset, length) {
+      const head = await fromHead(fh, offset, length);
+      if (head !== undefined) return [head];
       return readFile(path, fh, (file) => readRangeParts(file, offset, length, fh));
     },
     async release(_path, fh) {
       handles.delete(fh);
+      heads.delete(fh);
       options.reader?.release(fh);
     },
     async readlink(path) {
