@@ -808,11 +808,13 @@ static void main_readable(uv_poll_t *h, int status, int events) {
       break;
     }
     fuse_session_process_buf(m->se, &m->buf);
+    // A handler that destroyed the mount (it stops this poll) leaves nothing to read from.
+    if (m->closed) break;
     if (fuse_session_exited(m->se)) ended = 1;
   }
   // Closing the callback scope runs the microtasks the handlers queued (their replies).
   if (cs) napi_close_callback_scope(env, cs);
-  if (ended) main_end(m, rc);
+  if (ended && m->main_loop == 1) main_end(m, rc);
   napi_close_handle_scope(env, hs);
 }
 
