@@ -38,7 +38,14 @@ export const RunStateSchema = z.object({
   cache: z
     .object({
       l1: z.object({ entries: z.number(), bytes: z.number(), hitRate: z.number(), evictions: z.number() }),
-      l2: z.object({ entries: z.number(), bytes: z.number(), hitRate: z.number(), evictions: z.number() }),
+      l2: z.object({
+        entries: z.number(),
+        bytes: z.number(),
+        hitRate: z.number(),
+        evictions: z.number(),
+        /** Fills that skipped L2 because its writer was behind (absent in older status files). */
+        writesDropped: z.number().optional(),
+      }),
       readAheadFetches: z.number(),
       fetches: z.number(),
     })

@@ -442,9 +442,11 @@ describe('wormhole share + wormhole mount over real FUSE (CLI, separate processe
           path: string;
           connected: boolean;
           peers: { transport: string; localCandidate: string; remoteCandidate: string; protocol?: string }[];
+          cache?: { l2?: { writesDropped?: number } };
         }
       | undefined;
     assert.ok(share && m, JSON.stringify(status));
+    assert.equal(typeof m.cache?.l2?.writesDropped, 'number', 'fills that skipped L2 are reported');
     assert.equal(share.path, tree.root);
     assert.equal(share.code, code);
     assert.equal(share.peers.length, 1);

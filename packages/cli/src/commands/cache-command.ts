@@ -36,6 +36,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
             (m) =>
               `mount ${m.path} (pid ${m.pid}): L1 ${m.cache!.l1.entries} chunks ${formatBytes(m.cache!.l1.bytes)} hit ${pct(m.cache!.l1.hitRate)}, ` +
               `L2 hit ${pct(m.cache!.l2.hitRate)}, evictions L1 ${m.cache!.l1.evictions} L2 ${m.cache!.l2.evictions}, ` +
+              `L2 writes skipped (writer behind) ${m.cache!.l2.writesDropped ?? 0}, ` +
               `fetches ${m.cache!.fetches} (read-ahead ${m.cache!.readAheadFetches})`,
           ),
         ];

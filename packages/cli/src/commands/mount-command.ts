@@ -84,7 +84,7 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
               });
               return {
                 l1: tier(c.l1),
-                l2: tier(c.l2),
+                l2: { ...tier(c.l2), writesDropped: c.l2.writesDropped },
                 readAheadFetches: r.readAheadFetches,
                 fetches: r.fetches,
               };
