@@ -4,8 +4,8 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadFuse3 } from '../src/fuse3-addon.js';
-import { findFuseMount, isAvailable, LocalFileSystem, type Mount, mount } from '../src/index.js';
-import { forceUnmount, sh, tempDir, waitFor } from './helpers.js';
+import { isAvailable, LocalFileSystem, type Mount, mount } from '../src/index.js';
+import { forceUnmount, sh, tempDir, unmountAndRemove, waitFor } from './helpers.js';
 
 const loaded = loadFuse3();
 const skip = !isAvailable()
@@ -45,15 +45,7 @@ for (const fuse3Loop of ['main', 'thread'] as const)
       });
     });
 
-    after(async () => {
-      try {
-        await m?.unmount();
-      } finally {
-        await forceUnmount(mnt);
-        await fsp.rm(base, { recursive: true, force: true });
-      }
-      assert.equal(findFuseMount(mnt), undefined);
-    });
+    after(() => unmountAndRemove(m, mnt, base));
 
     test('a directory of 1,500 entries lists with types and sizes across readdir pages', async () => {
       const ls = await sh(

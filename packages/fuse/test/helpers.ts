@@ -1,8 +1,9 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, exec, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFuseMount, unmount } from '../src/index.js';
+import { findFuseMount, type Mount, unmount } from '../src/index.js';
 
 /** Runs a shell command without blocking this process's event loop (it serves the mount). */
 export function sh(
@@ -88,4 +89,19 @@ export function startMountChild(
     });
     child.once('exit', (code) => reject(new Error(`mount child exited early (${code})`)));
   });
+}
+
+/** A suite's teardown: unmounts (forcibly if need be), removes its directory, checks nothing stays mounted. */
+export async function unmountAndRemove(
+  m: Mount | undefined,
+  mountpoint: string,
+  base: string,
+): Promise<void> {
+  try {
+    await m?.unmount();
+  } finally {
+    await forceUnmount(mountpoint);
+    await rm(base, { recursive: true, force: true });
+  }
+  assert.equal(findFuseMount(mountpoint), undefined);
 }

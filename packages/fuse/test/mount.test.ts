@@ -15,7 +15,7 @@ import {
   type Mount,
   mount,
 } from '../src/index.js';
-import { forceUnmount, sh, tempDir, waitFor } from './helpers.js';
+import { forceUnmount, sh, tempDir, unmountAndRemove, waitFor } from './helpers.js';
 
 const skip = isAvailable() ? false : 'FUSE is not available here (see checkFuse())';
 // Both bindings run the same suite; the libfuse3 one only where native/build.mjs built it.
@@ -83,15 +83,7 @@ for (const [binding, skipBinding] of BINDINGS)
       m = await mount(fs, mnt, { attrTimeoutS: 0.5, entryTimeoutS: 0.5, binding });
     });
 
-    after(async () => {
-      try {
-        await m?.unmount();
-      } finally {
-        await forceUnmount(mnt);
-        await fsp.rm(base, { recursive: true, force: true });
-      }
-      assert.equal(findFuseMount(mnt), undefined);
-    });
+    after(() => unmountAndRemove(m, mnt, base));
 
     test('runs in a helper process and is listed as a fuse mount', async () => {
       assert.equal(m!.mode, 'helper');
