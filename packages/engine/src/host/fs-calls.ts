@@ -13,6 +13,11 @@ export const lstatBig = (path: string): Promise<fs.BigIntStats> =>
   new Promise((resolve, reject) =>
     fs.lstat(path, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))),
   );
+/**
+ * Opens `.` of a directory we hold open, on the event loop: its inode is in memory, so this never
+ * waits for the disk, and a thread-pool hop costs more than the call.
+ */
+export const dupDirNow = (dirFd: number): number => fs.openSync(`/proc/self/fd/${dirFd}/.`, O_DIR_NOFOLLOW);
 /** fstat on the event loop: for an fd that is open, so its inode is in memory. */
 export const fstatBigNow = (fd: number): fs.BigIntStats => fs.fstatSync(fd, { bigint: true });
 export const readlinkStr = (path: string): Promise<string> =>

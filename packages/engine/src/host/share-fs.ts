@@ -182,7 +182,7 @@ export class ShareFs {
     const open = async () => {
       const fd = await this.root.openFile(comps);
       try {
-        const st = await fstatBig(fd);
+        const st = fstatBigNow(fd);
         if (st.isDirectory()) throw RemoteFsError.of('EISDIR', 'is a directory');
         if (!st.isFile()) throw RemoteFsError.EINVAL('not a regular file');
         return fd;
