@@ -513,6 +513,12 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  // A read-only mount has nothing to flush. ENOSYS (not 0) makes the kernel stop sending FLUSH
+  // at all (it sets no_flush and close() returns 0): one round trip less for every file closed.
+  if (M(req)->readonly) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
   queue(M(req), req, OP_FLUSH, ino, NULL, 0, NULL, (double)fi->fh, 0, 0, 0, 0, NULL, 0);
 }
 

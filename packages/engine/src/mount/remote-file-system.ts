@@ -294,15 +294,22 @@ export function remoteFileSystem(
       // a read only warms the cache.
       const reader = options.reader;
       if (reader && st.size > 0) {
-        const head = remote.read(path, 0, Math.min(st.size, HEAD_BYTES), st.version);
-        head.catch(() => {});
-        heads.set(fh, head);
-        // After the open's reply has gone out: the reader's first run through its cache
-        // lookups held the reply back (`head -c 1` after a cache drop, 12 runs each: median
-        // 6.3 -> 5.7 ms). A read that comes first joins or starts the same chunk fetch.
-        setImmediate(() => {
+        const prefetch = () => {
           reader.read(path, st.version, st.size, 0, Math.min(st.size, reader.chunkSize)).catch(() => {});
-        });
+        };
+        if (st.size > HEAD_BYTES) {
+          const head = remote.read(path, 0, HEAD_BYTES, st.version);
+          head.catch(() => {});
+          heads.set(fh, head);
+          // The chunk after the open's reply has gone out: the reader's first run through its
+          // cache lookups held the reply back (`head -c 1` after a cache drop, 12 runs each:
+          // median 6.3 -> 5.7 ms). A read that comes first joins or starts the same fetch.
+          setImmediate(prefetch);
+        } else {
+          // A file no larger than the head comes whole with its chunk, asked for at once (a
+          // head as well would double the host's work for every small file `tar` or `cp -r` opens).
+          prefetch();
+        }
       }
       return fh;
     },
