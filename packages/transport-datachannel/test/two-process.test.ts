@@ -48,11 +48,10 @@ describe('host in another process', () => {
     // One retry of the connect only: a loopback ICE check between two processes failed once in a
     // fresh-clone CI run (TRANSPORT_CONNECT_FAILED after 0.4 s, "ICE closed", host candidates
     // both sides; 0 of 32 runs alone or under CPU load reproduced it). A second failure fails.
-    const first = await connectToChild().catch((err: unknown) => err);
-    if (first instanceof Error)
-      console.log(`# loopback datachannel connect failed (${first.message}): retrying once`);
-    const { child, exited, seen, channel } =
-      first instanceof Error ? await connectToChild() : (first as Awaited<ReturnType<typeof connectToChild>>);
+    const { child, exited, seen, channel } = await connectToChild().catch((err: unknown) => {
+      console.log(`# loopback datachannel connect failed (${(err as Error).message}): retrying once`);
+      return connectToChild();
+    });
     try {
       const sizes = Array.from({ length: 300 }, (_v, i) => (i % 10 === 0 ? MAX_MESSAGE_BYTES : 8 + i));
       const echoed: Uint8Array[] = [];

@@ -17,7 +17,7 @@ export const lstatBig = (path: string): Promise<fs.BigIntStats> =>
  * Opens `.` of a directory we hold open, on the event loop: its inode is in memory, so this never
  * waits for the disk, and a thread-pool hop costs more than the call.
  */
-export const dupDirNow = (dirFd: number): number => fs.openSync(`/proc/self/fd/${dirFd}/.`, O_DIR_NOFOLLOW);
+export const dupDirNow = (dirFd: number): number => fs.openSync(fdPath(dirFd, '.'), O_DIR_NOFOLLOW);
 /** fstat on the event loop: for an fd that is open, so its inode is in memory. */
 export const fstatBigNow = (fd: number): fs.BigIntStats => fs.fstatSync(fd, { bigint: true });
 export const readlinkStr = (path: string): Promise<string> =>

@@ -140,8 +140,9 @@ export class SafeRoot {
   }
 
   /**
-   * Opens a regular file for reading below the root (final symlinks followed inside the
-   * root). Returns the fd; non-regular files are refused so a FIFO or device can't be read.
+   * Opens a file for reading below the root (final symlinks followed inside the root), with
+   * O_NONBLOCK so a FIFO cannot park the open. Returns the fd; the caller fstats it and refuses
+   * anything but a regular file.
    */
   async openFile(components: readonly string[]): Promise<number> {
     // Usually the final name is a plain file: open it with O_NOFOLLOW straight away (the caller

@@ -248,18 +248,26 @@ export function remoteFileSystem(
     }
   }
 
-  /** A handle's first read, when it is within the head fetched at open (any other read drops it). */
-  async function fromHead(fh: number, offset: number, length: number): Promise<Uint8Array | undefined> {
+  /**
+   * A handle's first read, from the head fetched at open when it lies within it; `undefined`
+   * otherwise (any other first read drops the head). Synchronous when there is no head, so the
+   * read path pays no extra await.
+   */
+  function fromHead(fh: number, offset: number, length: number): Promise<Uint8Array | undefined> | undefined {
     const head = heads.get(fh);
     if (head === undefined) return undefined;
     heads.delete(fh);
     if (offset !== 0 || length > HEAD_BYTES) return undefined;
-    const file = handles.get(fh);
-    const bytes = await head.catch(() => undefined);
-    // A failed or short head (the file changed meanwhile: ESTALE) leaves the read to the usual path.
-    if (file === undefined || bytes === undefined || bytes.byteLength < Math.min(length, file.size))
-      return undefined;
-    return bytes.subarray(0, Math.min(length, bytes.byteLength));
+    return head.then(
+      (bytes) => {
+        const file = handles.get(fh);
+        // A short head (the file changed meanwhile) leaves the read to the usual path.
+        if (file === undefined || bytes.byteLength < Math.min(length, file.size)) return undefined;
+        return bytes.subarray(0, Math.min(length, bytes.byteLength));
+      },
+      // A failed head (ESTALE, say) too.
+      () => undefined,
+    );
   }
 
   return {
@@ -313,16 +321,15 @@ export function remoteFileSystem(
       }
       return fh;
     },
-    async read(path, fh, offset, length) {
-      return (
-        (await fromHead(fh, offset, length)) ??
-        readFile(path, fh, (file) => readRange(file, offset, length, fh))
-      );
+    read(path, fh, offset, length) {
+      const usual = () => readFile(path, fh, (file) => readRange(file, offset, length, fh));
+      const head = fromHead(fh, offset, length);
+      return head === undefined ? usual() : head.then((b) => b ?? usual());
     },
-    async readv(path, fh, offset, length) {
-      const head = await fromHead(fh, offset, length);
-      if (head !== undefined) return [head];
-      return readFile(path, fh, (file) => readRangeParts(file, offset, length, fh));
+    readv(path, fh, offset, length) {
+      const usual = () => readFile(path, fh, (file) => readRangeParts(file, offset, length, fh));
+      const head = fromHead(fh, offset, length);
+      return head === undefined ? usual() : head.then((b) => (b === undefined ? usual() : [b]));
     },
     async release(_path, fh) {
       handles.delete(fh);
