@@ -1240,6 +1240,10 @@ static napi_value js_reply_open(napi_env env, napi_callback_info info) {
   bool keep = false;
   napi_get_value_bool(env, argv[3], &keep);
   fi.keep_cache = keep;
+  // Read-only: close() need not ask us anything (FOPEN_NOFLUSH, kernel >= 5.16; older kernels
+  // ignore it and get ENOSYS from ll_flush once). The first close of a mount's life otherwise
+  // waits for a FLUSH round trip, often behind the chunk its open prefetched.
+  fi.noflush = m->readonly;
   if (fuse_reply_open(s.req, &fi) != 0) {
     // Interrupted open: the kernel will not release it. Nothing to undo here; the FileSystem's
     // handle leaks until unmount, as with any FUSE server.
