@@ -12,7 +12,8 @@
 // for t in tls, webtransport, datachannel. The parent is the client; figures go to stdout as a
 // table + JSON. Signals go over the child's IPC channel, both ways, as often as a transport needs.
 // Profiling knobs: BENCH_ONLY_REMOTEFS=1 (no raw cases), BENCH_ONLY_CHANNEL=1 (raw cases only),
-// BENCH_SEQ_ONLY=1 (RemoteFs: the sequential pass only), BENCH_HOST_CHUNK=<bytes>.
+// BENCH_SEQ_ONLY=1 (RemoteFs: the sequential pass only), BENCH_HOST_CHUNK=<bytes>,
+// BENCH_READ_WINDOW=<n> (RemoteFs read-ahead window; 16, 32, 64 measured the same for webtransport).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -263,7 +264,10 @@ async function remoteFs(
   const transport = makeTransport(kind);
   let fs: Awaited<ReturnType<typeof createRemoteFs>> | undefined;
   try {
-    fs = await createRemoteFs({ connect: () => dialVia(child, transport) });
+    fs = await createRemoteFs({
+      connect: () => dialVia(child, transport),
+      ...(process.env.BENCH_READ_WINDOW ? { readWindow: Number(process.env.BENCH_READ_WINDOW) } : {}),
+    });
     const name = `/${file.split('/').pop()}`;
     // Sequential: the file as one stream of chunks (`readChunks`, what `wormhole get` does),
     // the window of chunk requests in flight kept full. Not hashed: the raw channel case does

@@ -13,12 +13,33 @@ export function packBody(value: unknown): Uint8Array {
 
 /** Decodes and validates a structured body against `schema`. Throws only ProtocolError. */
 export function unpackBody<S extends z.ZodType>(bytes: Uint8Array, schema: S, what: string): z.infer<S> {
-  let value: unknown;
+  return validate(unpackValue(bytes, what), schema, what);
+}
+
+/**
+ * As `unpackBody`, with `accepts` tried first: a value it accepts is returned without running
+ * the schema. `accepts` must be stricter than (or as strict as) the schema; what it refuses is
+ * judged by the schema, so only the speed depends on it.
+ */
+export function unpackBodyChecked<S extends z.ZodType>(
+  bytes: Uint8Array,
+  accepts: (value: unknown) => value is z.infer<S>,
+  schema: S,
+  what: string,
+): z.infer<S> {
+  const value = unpackValue(bytes, what);
+  return accepts(value) ? value : validate(value, schema, what);
+}
+
+function unpackValue(bytes: Uint8Array, what: string): unknown {
   try {
-    value = packr.unpack(bytes);
+    return packr.unpack(bytes);
   } catch (err) {
     throw ProtocolError.BAD_BODY(`${what}: body is not valid msgpack`, err);
   }
+}
+
+function validate<S extends z.ZodType>(value: unknown, schema: S, what: string): z.infer<S> {
   const res = schema.safeParse(value);
   if (!res.success) {
     const issue = res.error.issues[0];

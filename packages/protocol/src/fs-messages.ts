@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { packBody, unpackBody } from './body-codec.js';
+import { packBody, unpackBody, unpackBodyChecked } from './body-codec.js';
 import { ProtocolError } from './protocol-error.js';
+import { isReaddirResult, isWireStat } from './stat-check.js';
 
 /**
  * The remote file-system operations carried in REQUEST frames. Paths are POSIX-style and
@@ -152,10 +153,11 @@ export function encodeResultBody(value: unknown): Uint8Array {
   return packBody(value);
 }
 export function decodeStat(body: Uint8Array): Stat {
-  return unpackBody(body, StatSchema, 'stat result');
+  return unpackBodyChecked(body, isWireStat, StatSchema, 'stat result');
 }
+const isPage = (v: unknown): v is ReaddirResult => isReaddirResult(v, MAX_READDIR_PAGE);
 export function decodeReaddirResult(body: Uint8Array): ReaddirResult {
-  return unpackBody(body, ReaddirResultSchema, 'readdir result');
+  return unpackBodyChecked(body, isPage, ReaddirResultSchema, 'readdir result');
 }
 export function decodeReadlinkResult(body: Uint8Array): ReadlinkResult {
   return unpackBody(body, ReadlinkResultSchema, 'readlink result');

@@ -19,5 +19,6 @@ export * from './fs-messages.js';
 export * from './join-code.js';
 export * from './protocol-error.js';
 export * from './signal-messages.js';
+export * from './stat-check.js';
 export * from './version.js';
 export { WORDLIST } from './wordlist.js';

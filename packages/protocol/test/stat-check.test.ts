@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  decodeReaddirResult,
+  decodeStat,
+  encodeResultBody,
+  isReaddirResult,
+  isWireStat,
+  MAX_READDIR_PAGE,
+  ProtocolError,
+  ReaddirResultSchema,
+  StatSchema,
+} from '@wormhole/protocol';
+
+// A small deterministic PRNG, so a failure names a seed that reproduces it.
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ODD_VALUES: unknown[] = [
+  null,
+  undefined,
+  true,
+  '',
+  'x'.repeat(129),
+  'x'.repeat(1025),
+  -1,
+  -0,
+  0.5,
+  1e300,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.MAX_SAFE_INTEGER,
+  Number.MAX_SAFE_INTEGER + 2,
+  0xffffffff,
+  0x100000000,
+  0o177777,
+  0o200000,
+  [],
+  {},
+  [1, 2],
+  new Uint8Array(3),
+  'file',
+  'dir',
+  'socket',
+];
+
+function validStat(r: () => number) {
+  const types = ['file', 'dir', 'symlink', 'other'] as const;
+  return {
+    type: types[Math.floor(r() * 4)]!,
+    size: Math.floor(r() * 2 ** 40),
+    mode: Math.floor(r() * 0o177777),
+    mtimeMs: r() * 2e12,
+    ctimeMs: r() * 2e12,
+    atimeMs: r() * 2e12,
+    nlink: Math.floor(r() * 10),
+    ino: Math.floor(r() * 2 ** 50),
+    version: `${Math.floor(r() * 1e9)}:${Math.floor(r() * 1e6)}`,
+  };
+}
+
+/** Replaces, deletes or adds one property somewhere in `value` (a fresh copy). */
+function mutate(value: unknown, r: () => number): unknown {
+  const copy = structuredClone(value) as Record<string, unknown>;
+  const targets: Record<string, unknown>[] = [copy];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (typeof v === 'object' && v !== null) {
+      targets.push(v as Record<string, unknown>);
+      for (const x of Object.values(v)) walk(x);
+    }
+  };
+  walk(copy.entries ?? copy.stat ?? undefined);
+  const target = targets[Math.floor(r() * targets.length)]!;
+  const keys = Object.keys(target);
+  const pick = r();
+  if (pick < 0.15 || keys.length === 0) target[`extra${Math.floor(r() * 3)}`] = 1;
+  else if (pick < 0.3) delete target[keys[Math.floor(r() * keys.length)]!];
+  else target[keys[Math.floor(r() * keys.length)]!] = ODD_VALUES[Math.floor(r() * ODD_VALUES.length)];
+  return copy;
+}
+
+describe('hand-written Stat/listing checks (in front of the zod schemas)', () => {
+  it('accept every valid value and never what the schema rejects (10,000 valid, 20,000 mutated)', () => {
+    let acceptedMutants = 0;
+    for (let seed = 0; seed < 10_000; seed++) {
+      const r = rng(seed);
+      const stat = validStat(r);
+      const page: { entries: unknown[]; next?: number } = {
+        entries: Array.from({ length: 1 + Math.floor(r() * 4) }, (_, i) => ({
+          name: `n${i}`,
+          stat: validStat(r),
+        })),
+      };
+      if (r() < 0.5) page.next = Math.floor(r() * 1000);
+      assert.ok(isWireStat(stat), `seed ${seed}: a valid stat was refused`);
+      assert.ok(isReaddirResult(page, MAX_READDIR_PAGE), `seed ${seed}: a valid page was refused`);
+
+      const badStat = mutate({ stat }, r) as { stat: unknown };
+      const badPage = mutate(page, r);
+      for (const [fast, schema, v] of [
+        [isWireStat(badStat.stat), StatSchema, badStat.stat],
+        [isReaddirResult(badPage, MAX_READDIR_PAGE), ReaddirResultSchema, badPage],
+      ] as const) {
+        const slow = schema.safeParse(v).success;
+        if (fast) {
+          acceptedMutants++;
+          assert.ok(slow, `seed ${seed}: check accepted what the schema rejects: ${JSON.stringify(v)}`);
+        }
+      }
+    }
+    // Mutations that keep a value valid (a number swapped for another in range) are rare but
+    // must exist, or the comparison above proved nothing about acceptance.
+    assert.ok(acceptedMutants > 0);
+  });
+
+  it('decoders: valid bodies round-trip, invalid ones fail with the schema message', () => {
+    const stat = validStat(rng(1));
+    assert.deepEqual(decodeStat(encodeResultBody(stat)), stat);
+    const page = { entries: [{ name: 'a', stat }], next: 5 };
+    assert.deepEqual(decodeReaddirResult(encodeResultBody(page)), page);
+    assert.throws(
+      () => decodeStat(encodeResultBody({ ...stat, nlink: -1 })),
+      (e: unknown) => e instanceof ProtocolError && /stat result: nlink: /.test(e.message),
+    );
+    assert.throws(
+      () => decodeReaddirResult(encodeResultBody({ entries: [{ name: '', stat }] })),
+      (e: unknown) => e instanceof ProtocolError && /readdir result: entries\.0\.name: /.test(e.message),
+    );
+    assert.throws(
+      () =>
+        decodeReaddirResult(
+          encodeResultBody({ entries: Array(MAX_READDIR_PAGE + 1).fill({ name: 'a', stat }) }),
+        ),
+      (e: unknown) => e instanceof ProtocolError,
+    );
+  });
+});
