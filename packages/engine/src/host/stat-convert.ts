@@ -1,5 +1,6 @@
 import type { BigIntStats } from 'node:fs';
 import type { EntryType, Stat } from '@wormhole/protocol';
+import { StatField as F, type NativeFs } from './native-fs.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -32,4 +33,76 @@ export function toWireStat(st: BigIntStats): Stat {
     ino: Number(st.ino % (MAX_SAFE + 1n)),
     version: versionOf(st),
   };
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const TWO32 = 2 ** 32;
+const MAX_EXACT_HI = 2 ** 21;
+
+/** A u64 given as 32-bit halves, as a decimal string (exact at any size). */
+function u64String(hi: number, lo: number): string {
+  return hi < MAX_EXACT_HI ? String(hi * TWO32 + lo) : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
+/** Seconds + nanoseconds as BigIntStats' `*Ns` would print them. */
+function nsString(s: number, ns: number): string {
+  if (s > 0) return `${s}${String(ns).padStart(9, '0')}`;
+  if (s === 0) return String(ns);
+  return (BigInt(s) * 1_000_000_000n + BigInt(ns)).toString();
+}
+
+/** `Number(ns / 1000n) / 1000` of BigIntStats' `*Ns`, without BigInt where it is exact. */
+function msOf(s: number, ns: number): number {
+  if (s >= 0) return (s * 1e6 + Math.floor(ns / 1000)) / 1000;
+  return Number((BigInt(s) * 1_000_000_000n + BigInt(ns)) / 1000n) / 1000;
+}
+
+/**
+ * One entry of the native helper's `lstatAt` result as the wire Stat: the same values
+ * `toWireStat(lstat(..., { bigint: true }))` gives (the host tests compare them), or `null`
+ * when that entry's lstat failed.
+ */
+export function wireStatFromFields(f: Float64Array, i: number, fields: number): Stat | null {
+  const o = i * fields;
+  if (f[o + F.errno] !== 0) return null;
+  const mode = f[o + F.mode]!;
+  const fmt = mode & S_IFMT;
+  const inoHi = f[o + F.inoHi]!;
+  const inoLo = f[o + F.inoLo]!;
+  const sizeHi = f[o + F.sizeHi]!;
+  const sizeLo = f[o + F.sizeLo]!;
+  const mS = f[o + F.mtimeS]!;
+  const mNs = f[o + F.mtimeNs]!;
+  const cS = f[o + F.ctimeS]!;
+  const cNs = f[o + F.ctimeNs]!;
+  const nlink = f[o + F.nlink]!;
+  return {
+    type: fmt === S_IFREG ? 'file' : fmt === S_IFDIR ? 'dir' : fmt === S_IFLNK ? 'symlink' : 'other',
+    size: sizeHi < MAX_EXACT_HI ? sizeHi * TWO32 + sizeLo : Number.MAX_SAFE_INTEGER,
+    mode: mode & 0o177777,
+    mtimeMs: msOf(mS, mNs),
+    ctimeMs: msOf(cS, cNs),
+    atimeMs: msOf(f[o + F.atimeS]!, f[o + F.atimeNs]!),
+    nlink: nlink % TWO32,
+    ino:
+      inoHi < MAX_EXACT_HI
+        ? inoHi * TWO32 + inoLo
+        : Number(((BigInt(inoHi) << 32n) | BigInt(inoLo)) % (MAX_SAFE + 1n)),
+    version: `${u64String(inoHi, inoLo)}:${u64String(sizeHi, sizeLo)}:${nsString(mS, mNs)}:${nsString(cS, cNs)}`,
+  };
+}
+
+/** lstat of each name in the directory `dirFd` through the native helper, as wire Stats (`null`: that lstat failed). */
+export async function lstatWireAt(
+  native: NativeFs,
+  dirFd: number,
+  names: readonly string[],
+): Promise<(Stat | null)[]> {
+  const fields = await native.lstatAt(dirFd, names);
+  const out = new Array<Stat | null>(names.length);
+  for (let i = 0; i < names.length; i++) out[i] = wireStatFromFields(fields, i, native.fields);
+  return out;
 }
