@@ -1,26 +1,61 @@
-import type { Attr } from './file-system.js';
+import type { Attr, DirEntry } from './file-system.js';
+
+interface Listed {
+  readonly entries: readonly DirEntry[];
+  readonly expires: number;
+  /** name → attr, built on the first lookup in this directory. */
+  index?: Map<string, Attr>;
+}
 
 /**
  * Short-lived path → Attr cache on the kernel-facing side. `ls -l` of a big directory does one
  * readdir (which carries attributes) and then a getattr per entry; serving those from here turns
  * N round trips into one. The TTL bounds staleness when no invalidation arrives.
+ *
+ * A listing is kept as the entry array it came in (`setListing`), indexed by name only when a
+ * lookup first asks for one of its entries: a walk such as `find`, whose entries arrive with
+ * readdirplus and are never looked up, costs nothing per entry here (a path string and a map
+ * entry per file were 12 ms of the mount's 136 ms of CPU for `find` over 10,000 files).
  */
 export class AttrCache {
   readonly #ttlMs: number;
   readonly #entries = new Map<string, { attr: Attr; expires: number }>();
+  readonly #listings = new Map<string, Listed>();
 
   constructor(ttlMs: number) {
     this.#ttlMs = ttlMs;
   }
 
   get(path: string): Attr | undefined {
-    const e = this.#entries.get(path);
-    if (e === undefined) return undefined;
-    if (e.expires < performance.now()) {
+    const now = performance.now();
+    let e = this.#entries.get(path);
+    if (e !== undefined && e.expires < now) {
       this.#entries.delete(path);
+      e = undefined;
+    }
+    const fromListing = this.#fromListing(path, now);
+    // Both known: the one stored last is the newer answer.
+    if (e !== undefined && (fromListing === undefined || e.expires >= fromListing.expires)) return e.attr;
+    return fromListing?.attr;
+  }
+
+  #fromListing(path: string, now: number): { attr: Attr; expires: number } | undefined {
+    const slash = path.lastIndexOf('/');
+    if (slash < 0 || slash === path.length - 1) return undefined;
+    const dir = slash === 0 ? '/' : path.slice(0, slash);
+    const listed = this.#listings.get(dir);
+    if (listed === undefined) return undefined;
+    if (listed.expires < now) {
+      this.#listings.delete(dir);
       return undefined;
     }
-    return e.attr;
+    if (listed.index === undefined) {
+      const index = new Map<string, Attr>();
+      for (const entry of listed.entries) if (entry.attr !== undefined) index.set(entry.name, entry.attr);
+      listed.index = index;
+    }
+    const attr = listed.index.get(path.slice(slash + 1));
+    return attr === undefined ? undefined : { attr, expires: listed.expires };
   }
 
   set(path: string, attr: Attr): void {
@@ -30,24 +65,39 @@ export class AttrCache {
     this.#entries.set(path, { attr, expires: performance.now() + this.#ttlMs });
   }
 
-  /** Drops `path` and everything below it. */
+  /** The attributes a listing of `dir` carried, for the entries of `dir` (kept, not copied). */
+  setListing(dir: string, entries: readonly DirEntry[]): void {
+    if (this.#ttlMs <= 0) return;
+    if (this.#listings.size >= 10_000) this.#sweep();
+    this.#listings.set(dir, { entries, expires: performance.now() + this.#ttlMs });
+  }
+
+  /** Drops `path`, everything below it, and the listing of its parent (which carries its attributes). */
   invalidate(path: string): void {
     this.#entries.delete(path);
     const prefix = path.endsWith('/') ? path : path + '/';
     for (const key of this.#entries.keys()) if (key.startsWith(prefix)) this.#entries.delete(key);
+    const slash = path.lastIndexOf('/');
+    this.#listings.delete(slash <= 0 ? '/' : path.slice(0, slash));
+    this.#listings.delete(path);
+    for (const key of this.#listings.keys()) if (key.startsWith(prefix)) this.#listings.delete(key);
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#listings.clear();
   }
 
+  /** Paths cached one by one, plus listings (each counted once). */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.size + this.#listings.size;
   }
 
   #sweep(): void {
     const now = performance.now();
     for (const [k, e] of this.#entries) if (e.expires < now) this.#entries.delete(k);
     if (this.#entries.size >= 100_000) this.#entries.clear();
+    for (const [k, l] of this.#listings) if (l.expires < now) this.#listings.delete(k);
+    if (this.#listings.size >= 10_000) this.#listings.clear();
   }
 }

@@ -129,14 +129,11 @@ export function createFuse3Handler(
         return fs.readdir(path).then((entries) => {
           const names: string[] = new Array(entries.length);
           const attrs = new Float64Array(entries.length * ATTR_FIELDS);
-          const base = path === '/' ? '' : path;
+          cache.setListing(path, entries);
           for (let i = 0; i < entries.length; i++) {
             const entry = entries[i]!;
             names[i] = entry.name;
-            if (entry.attr !== undefined) {
-              cache.set(`${base}/${entry.name}`, entry.attr);
-              packAttr(entry.attr, o, attrs, i);
-            }
+            if (entry.attr !== undefined) packAttr(entry.attr, o, attrs, i);
           }
           return addon.replyDir(h, id, names, attrs, attrT, entryT);
         });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import { describe, test } from 'node:test';
+import { AttrCache } from '../src/attr-cache.js';
+import type { Attr } from '../src/index.js';
 import {
   ERRNO,
   errnoError,
@@ -159,5 +161,68 @@ describe('wire frames', () => {
       () => new FrameSplitter().push(Buffer.from([1, 0, 0, 0, 0]), () => {}),
       (e: unknown) => (e as { code?: string }).code === 'FUSE_PROTOCOL',
     );
+  });
+});
+
+describe('attribute cache', () => {
+  const attr = (size: number): Attr => ({
+    mode: 0o100644,
+    size,
+    mtimeMs: 0,
+    atimeMs: 0,
+    ctimeMs: 0,
+    nlink: 1,
+  });
+
+  test('serves entries of a listing by path, and the newer of a listing and a single answer', async () => {
+    const c = new AttrCache(60_000);
+    c.setListing('/', [{ name: 'a', attr: attr(1) }, { name: 'dir' }]);
+    c.setListing('/dir', [{ name: 'b c', attr: attr(2) }]);
+    assert.equal(c.get('/a')?.size, 1);
+    assert.equal(c.get('/dir/b c')?.size, 2);
+    assert.equal(c.get('/dir'), undefined, 'an entry listed without attributes is not invented');
+    assert.equal(c.get('/missing'), undefined);
+    assert.equal(c.get('/'), undefined);
+    await new Promise((r) => setTimeout(r, 2));
+    c.set('/a', attr(10));
+    assert.equal(c.get('/a')?.size, 10, 'a later getattr answer wins over the listing');
+    await new Promise((r) => setTimeout(r, 2));
+    c.setListing('/', [{ name: 'a', attr: attr(20) }]);
+    assert.equal(c.get('/a')?.size, 20, 'a later listing wins over an earlier answer');
+  });
+
+  test('invalidating a path drops it, what is below it, and its parent listing', () => {
+    const c = new AttrCache(60_000);
+    c.setListing('/', [
+      { name: 'd', attr: attr(0) },
+      { name: 'e', attr: attr(5) },
+    ]);
+    c.setListing('/d', [{ name: 'f', attr: attr(1) }]);
+    c.set('/d/f', attr(1));
+    c.set('/d/g/h', attr(3));
+    c.invalidate('/d');
+    assert.equal(c.get('/d'), undefined);
+    assert.equal(c.get('/d/f'), undefined);
+    assert.equal(c.get('/d/g/h'), undefined);
+    assert.equal(c.get('/e'), undefined, 'the parent listing went too (it carried /d)');
+    c.setListing('/', [{ name: 'e', attr: attr(5) }]);
+    c.clear();
+    assert.equal(c.get('/e'), undefined);
+    assert.equal(c.size, 0);
+  });
+
+  test('expires after its TTL; a zero TTL caches nothing', async () => {
+    const c = new AttrCache(5);
+    c.setListing('/', [{ name: 'a', attr: attr(1) }]);
+    c.set('/b', attr(2));
+    assert.equal(c.get('/a')?.size, 1);
+    await new Promise((r) => setTimeout(r, 15));
+    assert.equal(c.get('/a'), undefined);
+    assert.equal(c.get('/b'), undefined);
+    const off = new AttrCache(0);
+    off.setListing('/', [{ name: 'a', attr: attr(1) }]);
+    off.set('/b', attr(2));
+    assert.equal(off.get('/a'), undefined);
+    assert.equal(off.size, 0);
   });
 });
