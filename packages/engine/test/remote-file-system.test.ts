@@ -9,11 +9,22 @@ import { remoteFileSystem } from '../src/index.js';
 import { type Served, serve, tempDir } from './helpers/fixture.js';
 
 /** The real RemoteFs, with its readdir and statfs calls recorded (what reached the host). */
-function counting(remote: RemoteFs): { fs: RemoteFs; asked: string[]; statfsCalls: () => number } {
+function counting(remote: RemoteFs): {
+  fs: RemoteFs;
+  asked: string[];
+  stats: string[];
+  statfsCalls: () => number;
+} {
   const asked: string[] = [];
+  const stats: string[] = [];
   let statfsCalls = 0;
   const fs = new Proxy(remote, {
     get(target, prop, receiver) {
+      if (prop === 'stat')
+        return (path: string) => {
+          stats.push(path);
+          return target.stat(path);
+        };
       if (prop === 'readdir')
         return (path: string) => {
           asked.push(path);
@@ -28,7 +39,7 @@ function counting(remote: RemoteFs): { fs: RemoteFs; asked: string[]; statfsCall
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  return { fs, asked, statfsCalls: () => statfsCalls };
+  return { fs, asked, stats, statfsCalls: () => statfsCalls };
 }
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
@@ -88,6 +99,22 @@ describe('remoteFileSystem directory listings ahead', () => {
     const before = asked.length;
     await fs.readdir('/a');
     assert.equal(asked.slice(before).filter((p) => p === '/a').length, 1);
+  });
+
+  it("a listing's stats answer getattr of its entries; an invalidated entry is asked for again", async () => {
+    const c = counting(s.fs);
+    const rfs = remoteFileSystem(c.fs, { readdirAhead: 0, attrTtlMs: 60_000 });
+    await rfs.readdir('/a');
+    const attr = await rfs.getattr('/a/f3.txt');
+    assert.equal(attr.size, 2);
+    assert.equal((await rfs.getattr('/a/deeper')).mode & 0o170000, 0o040000);
+    assert.deepEqual(c.stats, [], 'entries of a listing are not asked for one by one');
+    rfs.invalidate(['/a/f3.txt']);
+    await rfs.getattr('/a/f3.txt');
+    await rfs.getattr('/a/f1.txt');
+    assert.deepEqual(c.stats, ['/a/f3.txt', '/a/f1.txt'], "the invalidation dropped the parent's listing");
+    await rfs.getattr('/a/f3.txt');
+    assert.equal(c.stats.length, 2, 'a single answer is cached too');
   });
 
   it('statfs is asked once at creation and reused (find and file managers ask first)', async () => {
