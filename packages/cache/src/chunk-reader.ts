@@ -360,8 +360,16 @@ class Reader implements ChunkReader {
     const sequential = h !== undefined && this.#track(h, offset, end, first, last);
 
     // A small read off the sequential path (random access) needs a few KiB, not the chunk:
-    // take just its blocks from the cache. A miss fetches the whole chunk as usual.
-    if (!sequential && first === last && end - offset <= RANGE_READ_MAX) {
+    // take just its blocks from the cache. A miss fetches the whole chunk as usual. A read of
+    // a whole chunk (a small file read whole) is not such a read: it takes the chunk path, so
+    // it is cached and joins the same chunk's other fetches (an open's prefetch, the kernel's
+    // read, files fetched ahead) instead of asking the host once more each.
+    if (
+      !sequential &&
+      first === last &&
+      end - offset <= RANGE_READ_MAX &&
+      end - offset < this.#chunkLen(fileSize, first)
+    ) {
       const key = this.#key(file, version, first);
       const part = this.#cache.getRange(key, offset - first * cs, end - first * cs);
       if (part !== undefined) return [part];

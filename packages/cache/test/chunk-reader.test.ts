@@ -174,6 +174,42 @@ describe('chunk reader', () => {
     assert.ok(src.calls.length > before);
   });
 
+  test('a small file read whole is one cached chunk fetch, shared by every read of it (no range fetch)', async (t) => {
+    const dir = tempDir(t);
+    const { bytes } = makeFile(dir, 's.bin', 5000);
+    const src = fileSource(CS);
+    src.files.set('s', join(dir, 's.bin'));
+    let ranges = 0;
+    const cache = await openChunkCache({ l2Path: join(dir, 'c.db'), writer: 'inline' });
+    const reader = createChunkReader({
+      cache,
+      chunkSize: CS,
+      fetchChunk: src.fetchChunk,
+      fetchRange: async () => {
+        ranges++;
+        return new Uint8Array(0);
+      },
+    });
+    t.after(async () => {
+      reader.close();
+      await cache.close();
+    });
+    // An open's prefetch (no handle), a file fetched ahead of its open, and the kernel's read.
+    const got = await Promise.all([
+      reader.read('s', 'v1', 5000, 0, 5000),
+      reader.read('s', 'v1', 5000, 0, 5000),
+      reader.read('s', 'v1', 5000, 0, 128 * 1024, 7),
+    ]);
+    for (const g of got) assert.deepEqual(Buffer.from(g), bytes);
+    assert.equal(src.calls.length, 1, 'one fetch for all three');
+    assert.equal(ranges, 0);
+    assert.deepEqual(Buffer.from(await reader.read('s', 'v1', 5000, 0, 5000)), bytes);
+    assert.equal(src.calls.length, 1, 'and then served from the cache');
+    // Part of it is still a range read.
+    await reader.read('s', 'v1', 5000, 100, 200);
+    assert.equal(ranges, 0, 'the cached chunk answers a part of it too');
+  });
+
   test('a seek cancels prefetches no longer wanted', async (t) => {
     const { reader, src } = await setup(t);
     src.delay = (i) => (i === 0 || i === 1 || i === 50 ? 0 : 2000);
