@@ -127,6 +127,66 @@ describe('remoteFileSystem directory listings ahead', () => {
     assert.equal(statfsCalls(), 1, 'answered from the one fetch');
   });
 
+  it("opening a directory's small files in listing order fetches the next ones ahead, once each", async () => {
+    const reads: string[] = [];
+    const remote = new Proxy(s.fs, {
+      get(target, prop, receiver) {
+        if (prop === 'read')
+          return (path: string, offset: number, length: number, version?: string) => {
+            reads.push(path);
+            return target.read(path, offset, length, version);
+          };
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const cache = await openChunkCache({ l1MaxBytes: 8 * 1024 * 1024 });
+    try {
+      const reader = createChunkReader({
+        cache,
+        chunkSize: DEFAULT_CHUNK_SIZE,
+        fetchChunk: (file, version, index) =>
+          remote.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version),
+      });
+      const fs = remoteFileSystem(remote, { reader, cache, readdirAhead: 0, siblingsAhead: 2 });
+      const names = (await fs.readdir('/b')).map((e) => e.name);
+      const files = names.filter((n) => n.endsWith('.txt'));
+      assert.equal(files.length, 5);
+      const readAll = async (name: string) => {
+        const fh = await fs.open(`/b/${name}`, 0);
+        const got = Buffer.from(await fs.read(`/b/${name}`, fh, 0, 65536)).toString();
+        await fs.release(`/b/${name}`, fh);
+        return got;
+      };
+      // The second open in order starts it: the two files after it are asked for too.
+      assert.equal(await readAll(files[0]!), 'b0');
+      assert.equal(await readAll(files[1]!), 'b1');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        [...reads].sort(),
+        files.slice(0, 4).map((f) => `/b/${f}`),
+      );
+      for (let i = 2; i < 5; i++) assert.equal(await readAll(files[i]!), `b${i}`);
+      assert.deepEqual(
+        [...reads].sort(),
+        files.map((f) => `/b/${f}`),
+        'every file fetched exactly once, by its open or ahead of it',
+      );
+      // Out of order: nothing is fetched ahead.
+      const fs2 = remoteFileSystem(remote, { reader, cache, readdirAhead: 0, siblingsAhead: 2 });
+      await fs2.readdir('/c');
+      reads.length = 0;
+      for (const i of [4, 0, 3]) {
+        const fh = await fs2.open(`/c/f${i}.txt`, 0);
+        await fs2.release(`/c/f${i}.txt`, fh);
+      }
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(reads.sort(), ['/c/f0.txt', '/c/f3.txt', '/c/f4.txt']);
+    } finally {
+      await cache.close();
+    }
+  });
+
   it("an open fetches the file's first 64 KiB on their own; a small first read is answered from them", async () => {
     const reads: Array<[number, number]> = [];
     const remote = new Proxy(s.fs, {

@@ -23,7 +23,22 @@ export interface RemoteFileSystemOptions {
    * drop (64 ahead, 8 at a time before; alternating runs).
    */
   readonly readdirAhead?: number;
+  /**
+   * When the files of a directory are opened one after another in listing order (`tar`,
+   * `cp -r`, `rsync`, a thumbnailer), the next this-many small files of that listing (one chunk
+   * or less each) are fetched into the cache ahead of their opens, as read-ahead does within a
+   * file. 0 disables. Default 16.
+   */
+  readonly siblingsAhead?: number;
 }
+
+/** Directories whose open order is followed for `siblingsAhead` (most recent kept). */
+const MAX_WALKS = 64;
+/** A listing older than this is not used to fetch ahead (its versions are likely stale). */
+const SIBLINGS_LISTING_MAX_AGE_MS = 60_000;
+/** Opens that followed the listing's order (gaps of at most SIBLING_GAP entries) before fetching ahead starts: the second file opened in order starts it. */
+const SIBLING_RUN = 1;
+const SIBLING_GAP = 4;
 
 /** Background listings in flight at once (the host answers them in parallel). */
 const READDIR_AHEAD_CONCURRENCY = 16;
@@ -95,7 +110,12 @@ export function remoteFileSystem(
   // over 10,000 files went to a path string and a map entry per file).
   const listed = new Map<
     string,
-    { entries: readonly WireDirEntry[]; fetchedAt: number; index?: Map<string, Stat> }
+    {
+      entries: readonly WireDirEntry[];
+      fetchedAt: number;
+      index?: Map<string, Stat>;
+      positions?: Map<string, number>;
+    }
   >();
   /** The newest stat known for `path` (from its own answer or its directory's listing), however old. */
   function known(path: string): { stat: Stat; fetchedAt: number } | undefined {
@@ -108,6 +128,44 @@ export function remoteFileSystem(
     const stat = dir.index.get(path.slice(slash + 1));
     return stat === undefined ? own : { stat, fetchedAt: dir.fetchedAt };
   }
+  // Per directory: where the last open was in its listing, how many opens in a row followed the
+  // listing's order, and how far ahead files were fetched.
+  const siblingsAhead = options.siblingsAhead ?? 16;
+  const walks = new Map<string, { last: number; run: number; aheadTo: number }>();
+  function fetchSiblingsAhead(path: string): void {
+    const reader = options.reader;
+    if (reader === undefined || siblingsAhead <= 0) return;
+    const slash = path.lastIndexOf('/');
+    if (slash < 0) return;
+    const dirPath = slash === 0 ? '/' : path.slice(0, slash);
+    const dir = listed.get(dirPath);
+    if (dir === undefined || Date.now() - dir.fetchedAt > SIBLINGS_LISTING_MAX_AGE_MS) return;
+    dir.positions ??= new Map(dir.entries.map((e, i) => [e.name, i]));
+    const at = dir.positions.get(path.slice(slash + 1));
+    if (at === undefined) return;
+    let walk = walks.get(dirPath);
+    if (walk === undefined) {
+      walk = { last: at, run: 0, aheadTo: at };
+      walks.set(dirPath, walk);
+      if (walks.size > MAX_WALKS) walks.delete(walks.keys().next().value as string);
+      return;
+    }
+    const inOrder = at > walk.last && at - walk.last <= SIBLING_GAP;
+    walk.run = inOrder ? walk.run + 1 : 0;
+    walk.last = at;
+    if (!inOrder) walk.aheadTo = at;
+    if (walk.run < SIBLING_RUN) return;
+    const until = Math.min(dir.entries.length, at + 1 + siblingsAhead);
+    for (let i = Math.max(walk.aheadTo + 1, at + 1); i < until; i++) {
+      const { name, stat } = dir.entries[i]!;
+      if (stat.type !== 'file' || stat.size === 0 || stat.size > reader.chunkSize) continue;
+      // A version that changed since the listing fails at the host (ESTALE) and is dropped:
+      // chunks are keyed by version, so nothing stale can be cached this way.
+      reader.read(join(dirPath, name), stat.version, stat.size, 0, stat.size).catch(() => {});
+    }
+    walk.aheadTo = Math.max(walk.aheadTo, until - 1);
+  }
+
   /** Forgets what is known of `path` (its own answer and its directory's listing). */
   function forget(path: string): void {
     attrs.delete(path);
@@ -347,6 +405,8 @@ export function remoteFileSystem(
           prefetch();
         }
       }
+      // After this file's own fetch: the next files of a directory being walked in order.
+      fetchSiblingsAhead(path);
       return fh;
     },
     read(path, fh, offset, length) {
