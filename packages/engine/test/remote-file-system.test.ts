@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createChunkReader, DEFAULT_CHUNK_SIZE, openChunkCache } from '@wormhole/cache';
+import {
+  type ChunkCache,
+  type ChunkReader,
+  createChunkReader,
+  DEFAULT_CHUNK_SIZE,
+  openChunkCache,
+} from '@wormhole/cache';
 import type { RemoteFs } from '../src/client/remote-fs.js';
 import { remoteFileSystem } from '../src/index.js';
 import { type Served, serve, tempDir } from './helpers/fixture.js';
@@ -40,6 +46,32 @@ function counting(remote: RemoteFs): {
     },
   });
   return { fs, asked, stats, statfsCalls: () => statfsCalls };
+}
+
+/** The real RemoteFs with every read reported to `onRead`, and a chunk cache (8 MiB L1) and reader over it. */
+async function readingThrough(
+  remote: RemoteFs,
+  onRead: (path: string, offset: number, length: number) => void,
+): Promise<{ remote: RemoteFs; cache: ChunkCache; reader: ChunkReader }> {
+  const proxied = new Proxy(remote, {
+    get(target, prop, receiver) {
+      if (prop === 'read')
+        return (path: string, offset: number, length: number, version?: string) => {
+          onRead(path, offset, length);
+          return target.read(path, offset, length, version);
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const cache = await openChunkCache({ l1MaxBytes: 8 * 1024 * 1024 });
+  const reader = createChunkReader({
+    cache,
+    chunkSize: DEFAULT_CHUNK_SIZE,
+    fetchChunk: (file, version, index) =>
+      proxied.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version),
+  });
+  return { remote: proxied, cache, reader };
 }
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
@@ -129,25 +161,8 @@ describe('remoteFileSystem directory listings ahead', () => {
 
   it("opening a directory's small files in listing order fetches the next ones ahead, once each", async () => {
     const reads: string[] = [];
-    const remote = new Proxy(s.fs, {
-      get(target, prop, receiver) {
-        if (prop === 'read')
-          return (path: string, offset: number, length: number, version?: string) => {
-            reads.push(path);
-            return target.read(path, offset, length, version);
-          };
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-    const cache = await openChunkCache({ l1MaxBytes: 8 * 1024 * 1024 });
+    const { remote, cache, reader } = await readingThrough(s.fs, (path) => reads.push(path));
     try {
-      const reader = createChunkReader({
-        cache,
-        chunkSize: DEFAULT_CHUNK_SIZE,
-        fetchChunk: (file, version, index) =>
-          remote.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version),
-      });
       const fs = remoteFileSystem(remote, { reader, cache, readdirAhead: 0, siblingsAhead: 2 });
       const names = (await fs.readdir('/b')).map((e) => e.name);
       const files = names.filter((n) => n.endsWith('.txt'));
@@ -189,25 +204,10 @@ describe('remoteFileSystem directory listings ahead', () => {
 
   it("an open fetches the file's first 64 KiB on their own; a small first read is answered from them", async () => {
     const reads: Array<[number, number]> = [];
-    const remote = new Proxy(s.fs, {
-      get(target, prop, receiver) {
-        if (prop === 'read')
-          return (path: string, offset: number, length: number, version?: string) => {
-            reads.push([offset, length]);
-            return target.read(path, offset, length, version);
-          };
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-    const cache = await openChunkCache({ l1MaxBytes: 8 * 1024 * 1024 });
+    const { remote, cache, reader } = await readingThrough(s.fs, (_path, offset, length) =>
+      reads.push([offset, length]),
+    );
     try {
-      const reader = createChunkReader({
-        cache,
-        chunkSize: DEFAULT_CHUNK_SIZE,
-        fetchChunk: (file, version, index) =>
-          remote.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version),
-      });
       const fs = remoteFileSystem(remote, { reader, cache, readdirAhead: 0 });
       const fh = await fs.open('/big.bin', 0);
       assert.deepEqual(reads, [[0, 64 * 1024]], 'the head at once');
