@@ -36,8 +36,13 @@ export interface RemoteFileSystemOptions {
 const MAX_WALKS = 64;
 /** A listing older than this is not used to fetch ahead (its versions are likely stale). */
 const SIBLINGS_LISTING_MAX_AGE_MS = 60_000;
-/** Opens that followed the listing's order (gaps of at most SIBLING_GAP entries) before fetching ahead starts: the second file opened in order starts it. */
+/**
+ * Opens that followed the listing's order (gaps of at most SIBLING_GAP entries) before fetching
+ * ahead starts: the second file opened in order starts it.
+ */
 const SIBLING_RUN = 1;
+/** Directory listings whose stats are kept (the oldest listed goes first). */
+const MAX_LISTED = 10_000;
 const SIBLING_GAP = 4;
 
 /** Background listings in flight at once (the host answers them in parallel). */
@@ -182,7 +187,10 @@ export function remoteFileSystem(
 
   async function list(path: string): Promise<FuseDirEntry[]> {
     const entries = await remote.readdir(path);
+    // Re-inserted, so the map's order is listing order and the oldest goes when it is full.
+    listed.delete(path);
     listed.set(path, { entries, fetchedAt: Date.now() });
+    if (listed.size > MAX_LISTED) listed.delete(listed.keys().next().value as string);
     const out: FuseDirEntry[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
