@@ -11,8 +11,27 @@ export interface NativeFs {
    * '/' or NUL, or more than 4096 names.
    */
   lstatAt(dirFd: number, names: readonly string[]): Promise<Float64Array>;
+  /**
+   * The first read of a file in one thread-pool job: opens `names` down from `dirFd` without
+   * following any link (directories O_DIRECTORY | O_NOFOLLOW, the file O_NOFOLLOW |
+   * O_NONBLOCK), fstats it and, for a regular file, reads `[offset, offset + length)` clipped to
+   * its size into `frame` after FRAME_HEADER_BYTES free bytes. `fields`: the stat layout, then
+   * `OpenField.failedAt` (-1, or the index of the name whose open failed with `errno`; `names.length`
+   * for the fstat or the read) and `OpenField.fd` (the file's fd, left open for the caller, or -1).
+   * Throws a TypeError for a name that is not one path component.
+   */
+  openRead(dirFd: number, names: readonly string[], offset: number, length: number): Promise<OpenReadResult>;
   readonly fields: number;
 }
+
+/** What `openRead` resolves to. */
+export interface OpenReadResult {
+  readonly fields: Float64Array;
+  readonly frame?: Buffer;
+}
+
+/** `openRead`'s fields after the stat ones (wormhole_hostfs.c; keep in sync). */
+export const OpenField = { failedAt: 13, fd: 14 } as const;
 
 /** Offsets into one entry of `lstatAt`'s result (wormhole_hostfs.c's enum; keep in sync). */
 export const StatField = {
@@ -43,7 +62,7 @@ export function loadNativeFs(): NativeFs | undefined {
         // src/host/ and dist/host/ are both two levels below the package root.
         const addon = createRequire(import.meta.url)('../../native/build/wormhole_hostfs.node') as NativeFs;
         // A helper built from another layout would misread every field: use node:fs instead.
-        if (addon.fields === FIELDS) loaded = addon;
+        if (addon.fields === FIELDS && typeof addon.openRead === 'function') loaded = addon;
       } catch {
         // not built here: node:fs it is
       }

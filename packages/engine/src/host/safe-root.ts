@@ -1,4 +1,5 @@
 import { realpath } from 'node:fs/promises';
+import { constants as os } from 'node:os';
 import { EngineError } from '../engine-error.js';
 import { RemoteFsError } from '../remote-fs-error.js';
 import {
@@ -11,6 +12,14 @@ import {
   openFd,
   readlinkStr,
 } from './fs-calls.js';
+import { type NativeFs, OpenField, type OpenReadResult } from './native-fs.js';
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(os.errno).map(([name, n]) => [n, name]));
+
+/** A file opened and first read by the native helper (`SafeRoot.openRead`). */
+export interface OpenedRead extends OpenReadResult {
+  readonly fd: number;
+}
 
 /** Symlinks followed in one resolution before ELOOP (Linux's own limit is 40). */
 const MAX_HOPS = 40;
@@ -166,6 +175,37 @@ export class SafeRoot {
     } finally {
       loc.release();
     }
+  }
+
+  /**
+   * `openFile` and the first read in one native job, for paths with no link on the way: every
+   * component is opened with O_NOFOLLOW relative to the previous directory's fd, from a copy of
+   * the root fd. `undefined` when a component is a symlink (ELOOP) or not a directory where one
+   * is needed (ENOTDIR): the caller then takes `openFile`, whose walk follows links inside the
+   * root. Other failures throw as `openFile` would.
+   */
+  async openRead(
+    native: NativeFs,
+    components: readonly string[],
+    offset: number,
+    length: number,
+  ): Promise<OpenedRead | undefined> {
+    if (this.#closed) throw RemoteFsError.EIO('share is closed');
+    if (components.length === 0) return undefined;
+    const dir = dupDirNow(this.#rootFd);
+    let r: OpenReadResult;
+    try {
+      r = await native.openRead(dir, components, offset, length);
+    } finally {
+      closeQuietly(dir);
+    }
+    const errno = r.fields[0]!;
+    if (errno !== 0) {
+      const code = ERRNO_NAMES.get(errno) ?? 'EIO';
+      if (code === 'ELOOP' || code === 'ENOTDIR') return undefined;
+      throw RemoteFsError.fromNode({ code });
+    }
+    return { ...r, fd: r.fields[OpenField.fd]! };
   }
 
   #relativeToRoot(abs: string): string[] | null {

@@ -91,8 +91,14 @@ export function wireStatFromFields(f: Float64Array, i: number, fields: number): 
       inoHi < MAX_EXACT_HI
         ? inoHi * TWO32 + inoLo
         : Number(((BigInt(inoHi) << 32n) | BigInt(inoLo)) % (MAX_SAFE + 1n)),
-    version: `${u64String(inoHi, inoLo)}:${u64String(sizeHi, sizeLo)}:${nsString(mS, mNs)}:${nsString(cS, cNs)}`,
+    version: versionOfFields(f, i, fields),
   };
+}
+
+/** `versionOf` of the native helper's stat fields (entry `i`): the same string for the same file. */
+export function versionOfFields(f: Float64Array, i = 0, fields = 0): string {
+  const o = i * fields;
+  return `${u64String(f[o + F.inoHi]!, f[o + F.inoLo]!)}:${u64String(f[o + F.sizeHi]!, f[o + F.sizeLo]!)}:${nsString(f[o + F.mtimeS]!, f[o + F.mtimeNs]!)}:${nsString(f[o + F.ctimeS]!, f[o + F.ctimeNs]!)}`;
 }
 
 /** lstat of each name in the directory `dirFd` through the native helper, as wire Stats (`null`: that lstat failed). */
