@@ -101,11 +101,10 @@ static void execute(napi_env env, void *data) {
   }
 }
 
+static void free_names(char **names, size_t count);
+
 static void free_job(job_t *job) {
-  if (job->names) {
-    for (size_t i = 0; i < job->count; i++) free(job->names[i]);
-    free(job->names);
-  }
+  free_names(job->names, job->count);
   free(job->out);
   free(job);
 }
@@ -142,6 +141,56 @@ static napi_value fail(napi_env env, const char *message) {
   return NULL;
 }
 
+static void free_names(char **names, size_t count) {
+  if (!names) return;
+  for (size_t i = 0; i < count; i++) free(names[i]);
+  free(names);
+}
+
+// Copies `array` into malloc'd strings, each one path component: non-empty, at most
+// MAX_NAME_BYTES, no '/', no NUL (which would cut it short), not "." or "..". So a caller's
+// mistake can never reach another directory. NULL with *error set when it is not such a list.
+static char **read_names(napi_env env, napi_value array, uint32_t min, size_t *count, const char **error) {
+  bool is_array = false;
+  uint32_t n = 0;
+  *count = 0;
+  if (napi_is_array(env, array, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, array, &n) != napi_ok || n < min || n > MAX_NAMES) {
+    *error = "names must be an array of at most 4096 strings";
+    return NULL;
+  }
+  char **names = calloc(n > 0 ? n : 1, sizeof(char *));
+  if (!names) {
+    *error = "out of memory";
+    return NULL;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    size_t len = 0;
+    if (napi_get_element(env, array, i, &v) != napi_ok ||
+        napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0 || len > MAX_NAME_BYTES) {
+      free_names(names, i);
+      *error = "names must be non-empty strings";
+      return NULL;
+    }
+    char *name = malloc(len + 1);
+    if (!name) {
+      free_names(names, i);
+      *error = "out of memory";
+      return NULL;
+    }
+    napi_get_value_string_utf8(env, v, name, len + 1, &len);
+    names[i] = name;
+    if (strchr(name, '/') != NULL || strlen(name) != len || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+      free_names(names, i + 1);
+      *error = "a name must be one path component (no '/', NUL, '.' or '..')";
+      return NULL;
+    }
+  }
+  *count = n;
+  return names;
+}
+
 // lstatAt(dirFd: number, names: string[]): Promise<Float64Array>
 static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -150,44 +199,23 @@ static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
     return fail(env, "lstatAt(dirFd, names)");
   int32_t fd;
   if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "dirFd must be an fd");
-  bool is_array = false;
-  uint32_t count = 0;
-  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[1], &count) != napi_ok || count > MAX_NAMES)
-    return fail(env, "names must be an array of at most 4096 strings");
+  const char *error = NULL;
+  size_t count = 0;
+  char **names = read_names(env, argv[1], 0, &count, &error);
+  if (!names) return fail(env, error);
   job_t *job = calloc(1, sizeof *job);
-  if (!job) return fail(env, "out of memory");
+  if (!job) {
+    free_names(names, count);
+    return fail(env, "out of memory");
+  }
   job->dir_fd = fd;
-  job->names = calloc(count > 0 ? count : 1, sizeof(char *));
+  job->names = names;
+  job->count = count;
   job->out = malloc(sizeof(double) * FIELDS * (count > 0 ? count : 1));
-  if (!job->names || !job->out) {
+  if (!job->out) {
     free_job(job);
     return fail(env, "out of memory");
   }
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value v;
-    size_t len = 0;
-    if (napi_get_element(env, argv[1], i, &v) != napi_ok ||
-        napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0 || len > MAX_NAME_BYTES) {
-      free_job(job);
-      return fail(env, "names must be non-empty strings");
-    }
-    char *name = malloc(len + 1);
-    if (!name) {
-      free_job(job);
-      return fail(env, "out of memory");
-    }
-    napi_get_value_string_utf8(env, v, name, len + 1, &len);
-    job->names[i] = name;
-    job->count = i + 1;
-    // A name with a '/' (or an embedded NUL, which would cut it short) is not one entry of this
-    // directory: refused, so a caller's mistake can never reach another directory.
-    if (strchr(name, '/') != NULL || strlen(name) != len) {
-      free_job(job);
-      return fail(env, "a name must not contain '/' or NUL");
-    }
-  }
-  job->count = count;
   napi_value promise, resource_name;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "wormhole.lstatAt", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
@@ -213,10 +241,7 @@ typedef struct {
 } open_job_t;
 
 static void free_open_job(open_job_t *job) {
-  if (job->names) {
-    for (size_t i = 0; i < job->count; i++) free(job->names[i]);
-    free(job->names);
-  }
+  free_names(job->names, job->count);
   free(job->data);
   free(job);
 }
@@ -337,44 +362,20 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
   if (napi_get_value_double(env, argv[3], &length) != napi_ok || !(length >= 0) || length > MAX_READ ||
       length != (double)(int64_t)length)
     return fail(env, "length must be an integer of at most 16 MiB");
-  bool is_array = false;
-  uint32_t count = 0;
-  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[1], &count) != napi_ok || count == 0 || count > MAX_NAMES)
-    return fail(env, "names must be an array of 1 to 4096 strings");
+  const char *error = NULL;
+  size_t count = 0;
+  char **names = read_names(env, argv[1], 1, &count, &error);
+  if (!names) return fail(env, error);
   open_job_t *job = calloc(1, sizeof *job);
-  if (!job) return fail(env, "out of memory");
+  if (!job) {
+    free_names(names, count);
+    return fail(env, "out of memory");
+  }
   job->dir_fd = fd;
   job->offset = (int64_t)offset;
   job->length = (size_t)length;
-  job->names = calloc(count, sizeof(char *));
-  if (!job->names) {
-    free_open_job(job);
-    return fail(env, "out of memory");
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value v;
-    size_t len = 0;
-    if (napi_get_element(env, argv[1], i, &v) != napi_ok ||
-        napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0 || len > MAX_NAME_BYTES) {
-      free_open_job(job);
-      return fail(env, "names must be non-empty strings");
-    }
-    char *name = malloc(len + 1);
-    if (!name) {
-      free_open_job(job);
-      return fail(env, "out of memory");
-    }
-    napi_get_value_string_utf8(env, v, name, len + 1, &len);
-    job->names[i] = name;
-    job->count = i + 1;
-    // One component each: never a path, never a step up (the caller validated them already;
-    // this side refuses them too).
-    if (strchr(name, '/') != NULL || strlen(name) != len || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-      free_open_job(job);
-      return fail(env, "a name must be one path component");
-    }
-  }
+  job->names = names;
+  job->count = count;
   napi_value promise, resource_name;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "wormhole.openRead", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
