@@ -31,6 +31,7 @@ export type {
 export { createRemoteFs } from './client/remote-fs.js';
 export { EngineError, type EngineErrorCode } from './engine-error.js';
 export type { HostSession, HostSessionStats, SessionLimits } from './host/host-session.js';
+export { hostNativeHelperLoaded } from './host/native-fs.js';
 export { createShareHost, type ShareHost, type ShareHostOptions } from './host/share-host.js';
 export { parseSharePath } from './host/share-path.js';
 export { type Logger, silentLogger } from './logger.js';

@@ -712,6 +712,24 @@ describe('wormhole mount lifecycle and bad inputs (embedded signal server)', { s
   });
 });
 
+describe('wormhole doctor', () => {
+  it("reports the host's native helper: loaded here, a warning with a fix when disabled", async () => {
+    const home = mkdtempSync(join(base, 'doctor-'));
+    const find = (r: CliResult) => r.lines.find((l) => l.name === 'share: host helper');
+    const on = find(await cli(['doctor'], cliEnv(home)));
+    assert.ok(on, 'the check is listed');
+    if (process.platform === 'linux') assert.equal(on.ok, true, String(on.detail));
+    const off = await cli(['doctor'], cliEnv(home, { WORMHOLE_NATIVE_FS: '0' }));
+    const offCheck = find(off);
+    assert.equal(offCheck?.ok, false);
+    assert.match(String(offCheck?.fix), /pnpm run build/);
+    // A warning: it does not fail the run on its own.
+    const summary = off.lines.find((l) => l.event === 'doctor');
+    assert.ok(Array.isArray(summary?.failed));
+    assert.ok(!(summary.failed as string[]).includes('share: host helper'));
+  });
+});
+
 // Last: both suites' children are gone and nothing is mounted under `base` any more.
 after(async () => {
   await cleanupAll();

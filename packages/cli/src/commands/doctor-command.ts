@@ -70,6 +70,24 @@ async function runChecks(ctx: CommandContext, fix: boolean): Promise<Check[]> {
     warning: true,
   });
 
+  const { hostNativeHelperLoaded } = await import('@wormhole/engine');
+  const helper = hostNativeHelperLoaded();
+  const linux = process.platform === 'linux';
+  checks.push({
+    name: 'share: host helper',
+    ok: helper || !linux,
+    detail: helper
+      ? 'loaded (a listing lstat and a file open + first read each take one thread-pool job)'
+      : linux
+        ? 'not built: shares list and open files through node:fs (slower with many small files)'
+        : `not used on ${process.platform}`,
+    ...(!helper &&
+      linux && {
+        fix: 'rebuild with a C compiler present: `pnpm run build` (or `bash scripts/install-deps.sh`)',
+      }),
+    warning: true,
+  });
+
   if (config) {
     let dir = dirname(config.cache.l2Path);
     try {

@@ -70,3 +70,8 @@ export function loadNativeFs(): NativeFs | undefined {
   }
   return loaded ?? undefined;
 }
+
+/** True when the host's native helper is built and enabled here (`wormhole doctor` reports it). */
+export function hostNativeHelperLoaded(): boolean {
+  return loadNativeFs() !== undefined;
+}
