@@ -33,29 +33,21 @@ export class AttrCache {
       this.#entries.delete(path);
       e = undefined;
     }
-    const fromListing = this.#fromListing(path, now);
+    const slash = path.lastIndexOf('/');
+    const listed = slash < 0 || slash === path.length - 1 ? undefined : this.#listing(path, slash, now);
+    const fromListing = listed === undefined ? undefined : indexOf(listed).get(path.slice(slash + 1));
     // Both known: the one stored last is the newer answer.
-    if (e !== undefined && (fromListing === undefined || e.expires >= fromListing.expires)) return e.attr;
-    return fromListing?.attr;
+    if (e !== undefined && (fromListing === undefined || e.expires >= listed!.expires)) return e.attr;
+    return fromListing;
   }
 
-  #fromListing(path: string, now: number): { attr: Attr; expires: number } | undefined {
-    const slash = path.lastIndexOf('/');
-    if (slash < 0 || slash === path.length - 1) return undefined;
+  /** The unexpired listing of the directory holding `path` (whose last '/' is at `slash`). */
+  #listing(path: string, slash: number, now: number): Listed | undefined {
     const dir = slash === 0 ? '/' : path.slice(0, slash);
     const listed = this.#listings.get(dir);
-    if (listed === undefined) return undefined;
-    if (listed.expires < now) {
-      this.#listings.delete(dir);
-      return undefined;
-    }
-    if (listed.index === undefined) {
-      const index = new Map<string, Attr>();
-      for (const entry of listed.entries) if (entry.attr !== undefined) index.set(entry.name, entry.attr);
-      listed.index = index;
-    }
-    const attr = listed.index.get(path.slice(slash + 1));
-    return attr === undefined ? undefined : { attr, expires: listed.expires };
+    if (listed === undefined || listed.expires >= now) return listed;
+    this.#listings.delete(dir);
+    return undefined;
   }
 
   set(path: string, attr: Attr): void {
@@ -100,4 +92,14 @@ export class AttrCache {
     for (const [k, l] of this.#listings) if (l.expires < now) this.#listings.delete(k);
     if (this.#listings.size >= 10_000) this.#listings.clear();
   }
+}
+
+/** name → attr of a listing, built on the first lookup in it. */
+function indexOf(listed: Listed): Map<string, Attr> {
+  if (listed.index === undefined) {
+    const index = new Map<string, Attr>();
+    for (const entry of listed.entries) if (entry.attr !== undefined) index.set(entry.name, entry.attr);
+    listed.index = index;
+  }
+  return listed.index;
 }

@@ -1,5 +1,6 @@
 import {
   type DirEntry,
+  type EntryType,
   FRAME_HEADER_BYTES,
   FrameKind,
   MAX_FRAME_BYTES,
@@ -24,7 +25,7 @@ import {
 import { loadNativeFs, type NativeFs, StatField } from './native-fs.js';
 import type { OpenedRead, SafeRoot } from './safe-root.js';
 import { parseSharePath } from './share-path.js';
-import { lstatWireAt, toWireStat, versionOf, versionOfFields } from './stat-convert.js';
+import { lstatWireAt, toWireStat, typeOf, typeOfMode, versionOf, versionOfFields } from './stat-convert.js';
 
 /** Entries per READDIR page when the client does not say. */
 export const DEFAULT_READDIR_PAGE = 1024;
@@ -37,9 +38,6 @@ const ENTRY_OVERHEAD = 256;
  * so a page cut short by the frame budget wastes little.
  */
 const NATIVE_BATCH = 256;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
 
 interface Listing {
   readonly version: string;
@@ -204,25 +202,18 @@ export class ShareFs {
       const native = this.#native;
       const opened = native ? await this.root.openRead(native, comps, offset, length) : undefined;
       if (opened !== undefined) {
-        const type = opened.fields[StatField.mode]! & S_IFMT;
-        if (type !== S_IFREG) {
-          closeQuietly(opened.fd);
-          if (type === S_IFDIR) throw RemoteFsError.of('EISDIR', 'is a directory');
-          throw RemoteFsError.EINVAL('not a regular file');
-        }
         first = opened;
-        return opened.fd;
+        return regularOrClose(opened.fd, typeOfMode(opened.fields[StatField.mode]!));
       }
       const fd = await this.root.openFile(comps);
+      let type: EntryType;
       try {
-        const st = fstatBigNow(fd);
-        if (st.isDirectory()) throw RemoteFsError.of('EISDIR', 'is a directory');
-        if (!st.isFile()) throw RemoteFsError.EINVAL('not a regular file');
-        return fd;
+        type = typeOf(fstatBigNow(fd));
       } catch (err) {
         closeQuietly(fd);
         throw err;
       }
+      return regularOrClose(fd, type);
     };
     let lease = await this.fds.acquire(key, open);
     try {
@@ -273,4 +264,12 @@ export class ShareFs {
       lease.release();
     }
   }
+}
+
+/** `fd` when it is a regular file; otherwise closes it and throws (a FIFO or device is never read). */
+function regularOrClose(fd: number, type: EntryType): number {
+  if (type === 'file') return fd;
+  closeQuietly(fd);
+  if (type === 'dir') throw RemoteFsError.of('EISDIR', 'is a directory');
+  throw RemoteFsError.EINVAL('not a regular file');
 }

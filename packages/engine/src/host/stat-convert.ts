@@ -4,11 +4,23 @@ import { StatField as F, type NativeFs } from './native-fs.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-function typeOf(st: BigIntStats): EntryType {
+/** What a node:fs stat describes. */
+export function typeOf(st: BigIntStats): EntryType {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
   return 'other';
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+
+/** What an `st_mode` describes (the native helper's fields carry the raw mode). */
+export function typeOfMode(mode: number): EntryType {
+  const fmt = mode & S_IFMT;
+  return fmt === S_IFREG ? 'file' : fmt === S_IFDIR ? 'dir' : fmt === S_IFLNK ? 'symlink' : 'other';
 }
 
 /**
@@ -35,10 +47,6 @@ export function toWireStat(st: BigIntStats): Stat {
   };
 }
 
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
 const TWO32 = 2 ** 32;
 const MAX_EXACT_HI = 2 ** 21;
 
@@ -69,7 +77,6 @@ export function wireStatFromFields(f: Float64Array, i: number, fields: number): 
   const o = i * fields;
   if (f[o + F.errno] !== 0) return null;
   const mode = f[o + F.mode]!;
-  const fmt = mode & S_IFMT;
   const inoHi = f[o + F.inoHi]!;
   const inoLo = f[o + F.inoLo]!;
   const sizeHi = f[o + F.sizeHi]!;
@@ -80,7 +87,7 @@ export function wireStatFromFields(f: Float64Array, i: number, fields: number): 
   const cNs = f[o + F.ctimeNs]!;
   const nlink = f[o + F.nlink]!;
   return {
-    type: fmt === S_IFREG ? 'file' : fmt === S_IFDIR ? 'dir' : fmt === S_IFLNK ? 'symlink' : 'other',
+    type: typeOfMode(mode),
     size: sizeHi < MAX_EXACT_HI ? sizeHi * TWO32 + sizeLo : Number.MAX_SAFE_INTEGER,
     mode: mode & 0o177777,
     mtimeMs: msOf(mS, mNs),

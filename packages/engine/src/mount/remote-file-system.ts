@@ -78,6 +78,12 @@ function toAttr(st: Stat): Attr {
   };
 }
 
+/** The directory holding `path` ('/' for the root's entries). */
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
 function join(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
@@ -118,20 +124,27 @@ export function remoteFileSystem(
     {
       entries: readonly WireDirEntry[];
       fetchedAt: number;
-      index?: Map<string, Stat>;
+      /** name → position in `entries`, built on first use. */
       positions?: Map<string, number>;
     }
   >();
+  /** Where `name` is in a listing (building the name index on first use). */
+  function positionIn(
+    dir: { entries: readonly WireDirEntry[]; positions?: Map<string, number> },
+    name: string,
+  ) {
+    dir.positions ??= new Map(dir.entries.map((e, i) => [e.name, i]));
+    return dir.positions.get(name);
+  }
   /** The newest stat known for `path` (from its own answer or its directory's listing), however old. */
   function known(path: string): { stat: Stat; fetchedAt: number } | undefined {
     const own = attrs.get(path);
     const slash = path.lastIndexOf('/');
     if (slash < 0 || slash === path.length - 1) return own;
-    const dir = listed.get(slash === 0 ? '/' : path.slice(0, slash));
+    const dir = listed.get(parentOf(path));
     if (dir === undefined || (own !== undefined && own.fetchedAt >= dir.fetchedAt)) return own;
-    dir.index ??= new Map(dir.entries.map((e) => [e.name, e.stat]));
-    const stat = dir.index.get(path.slice(slash + 1));
-    return stat === undefined ? own : { stat, fetchedAt: dir.fetchedAt };
+    const at = positionIn(dir, path.slice(slash + 1));
+    return at === undefined ? own : { stat: dir.entries[at]!.stat, fetchedAt: dir.fetchedAt };
   }
   // Per directory: where the last open was in its listing, how many opens in a row followed the
   // listing's order, and how far ahead files were fetched.
@@ -140,13 +153,10 @@ export function remoteFileSystem(
   function fetchSiblingsAhead(path: string): void {
     const reader = options.reader;
     if (reader === undefined || siblingsAhead <= 0) return;
-    const slash = path.lastIndexOf('/');
-    if (slash < 0) return;
-    const dirPath = slash === 0 ? '/' : path.slice(0, slash);
+    const dirPath = parentOf(path);
     const dir = listed.get(dirPath);
     if (dir === undefined || Date.now() - dir.fetchedAt > SIBLINGS_LISTING_MAX_AGE_MS) return;
-    dir.positions ??= new Map(dir.entries.map((e, i) => [e.name, i]));
-    const at = dir.positions.get(path.slice(slash + 1));
+    const at = positionIn(dir, path.slice(path.lastIndexOf('/') + 1));
     if (at === undefined) return;
     let walk = walks.get(dirPath);
     if (walk === undefined) {
@@ -174,8 +184,7 @@ export function remoteFileSystem(
   /** Forgets what is known of `path` (its own answer and its directory's listing). */
   function forget(path: string): void {
     attrs.delete(path);
-    const slash = path.lastIndexOf('/');
-    listed.delete(slash <= 0 ? '/' : path.slice(0, slash));
+    listed.delete(parentOf(path));
   }
 
   // Directory listings fetched ahead (or just fetched), trusted for the attribute TTL and
@@ -264,7 +273,7 @@ export function remoteFileSystem(
       forget(path);
       listed.delete(path);
       listings.delete(path);
-      listings.delete(path.slice(0, path.lastIndexOf('/')) || '/');
+      listings.delete(parentOf(path));
       void options.cache?.invalidateFile(path);
       options.onInvalidate?.(path);
     }
