@@ -86,6 +86,7 @@ describe('remoteFileSystem directory listings ahead', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let s: Served;
   let big: Buffer;
+  let mid: Buffer;
 
   before(async () => {
     dir = await tempDir();
@@ -98,6 +99,8 @@ describe('remoteFileSystem directory listings ahead', () => {
     await writeFile(join(root, 'top.txt'), 'top');
     big = randomBytes(300 * 1024);
     await writeFile(join(root, 'big.bin'), big);
+    mid = randomBytes(40 * 1024);
+    await writeFile(join(root, 'c', 'deeper', 'mid.bin'), mid);
     s = await serve(root);
   });
   after(async () => {
@@ -202,7 +205,7 @@ describe('remoteFileSystem directory listings ahead', () => {
     }
   });
 
-  it("an open fetches the file's first 64 KiB on their own; a small first read is answered from them", async () => {
+  it("an open fetches the file's first 16 KiB on their own; a small first read is answered from them", async () => {
     const reads: Array<[number, number]> = [];
     const { remote, cache, reader } = await readingThrough(s.fs, (_path, offset, length) =>
       reads.push([offset, length]),
@@ -210,20 +213,20 @@ describe('remoteFileSystem directory listings ahead', () => {
     try {
       const fs = remoteFileSystem(remote, { reader, cache, readdirAhead: 0 });
       const fh = await fs.open('/big.bin', 0);
-      assert.deepEqual(reads, [[0, 64 * 1024]], 'the head at once');
+      assert.deepEqual(reads, [[0, 16 * 1024]], 'the head at once');
       assert.deepEqual(Buffer.from(await fs.read('/big.bin', fh, 0, 16384)), big.subarray(0, 16384));
       await until(() => reads.length === 2);
       assert.deepEqual(
         reads,
         [
-          [0, 64 * 1024],
+          [0, 16 * 1024],
           [0, DEFAULT_CHUNK_SIZE],
         ],
         'then the first chunk, once the head has arrived',
       );
       // Later reads go through the chunk cache as usual, byte-identical across the head's end.
-      const more = await fs.read('/big.bin', fh, 60 * 1024, 8192);
-      assert.deepEqual(Buffer.from(more), big.subarray(60 * 1024, 68 * 1024));
+      const more = await fs.read('/big.bin', fh, 12 * 1024, 8192);
+      assert.deepEqual(Buffer.from(more), big.subarray(12 * 1024, 20 * 1024));
       await fs.release('/big.bin', fh);
       // A first read elsewhere drops the head unused.
       const fh2 = await fs.open('/big.bin', 0);
@@ -232,6 +235,13 @@ describe('remoteFileSystem directory listings ahead', () => {
         big.subarray(270 * 1024, 274 * 1024),
       );
       await fs.release('/big.bin', fh2);
+      // A file of 64 KiB or less comes whole at open, without a head.
+      reads.length = 0;
+      const fh3 = await fs.open('/c/deeper/mid.bin', 0);
+      assert.deepEqual(reads, [[0, DEFAULT_CHUNK_SIZE]], 'its chunk, once: the whole file');
+      assert.deepEqual(Buffer.from(await fs.read('/c/deeper/mid.bin', fh3, 0, 40 * 1024)), mid);
+      assert.equal(reads.length, 1);
+      await fs.release('/c/deeper/mid.bin', fh3);
     } finally {
       await cache.close();
     }
