@@ -192,17 +192,44 @@ static char **read_names(napi_env env, napi_value array, uint32_t min, size_t *c
 }
 
 // lstatAt(dirFd: number, names: string[]): Promise<Float64Array>
+/**
+ * The arguments every job starts with: a directory fd and a names array (at least `min` names).
+ * Returns the names (owned by the caller), or NULL after throwing a TypeError.
+ */
+static char **read_dir_and_names(napi_env env, napi_value fd_arg, napi_value names_arg, uint32_t min, int32_t *fd,
+                                 size_t *count) {
+  if (napi_get_value_int32(env, fd_arg, fd) != napi_ok || *fd < 0) {
+    fail(env, "dirFd must be an fd");
+    return NULL;
+  }
+  const char *error = NULL;
+  char **names = read_names(env, names_arg, min, count, &error);
+  if (!names) fail(env, error);
+  return names;
+}
+
+/** Queues `data` on the thread pool and returns the promise its `complete` settles, or NULL. */
+static napi_value queue_job(napi_env env, const char *name, napi_async_execute_callback execute,
+                            napi_async_complete_callback complete, void *data, napi_async_work *work,
+                            napi_deferred *deferred) {
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, execute, complete, data, work) != napi_ok ||
+      napi_queue_async_work(env, *work) != napi_ok)
+    return NULL;
+  return promise;
+}
+
 static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2)
     return fail(env, "lstatAt(dirFd, names)");
   int32_t fd;
-  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "dirFd must be an fd");
-  const char *error = NULL;
   size_t count = 0;
-  char **names = read_names(env, argv[1], 0, &count, &error);
-  if (!names) return fail(env, error);
+  char **names = read_dir_and_names(env, argv[0], argv[1], 0, &fd, &count);
+  if (!names) return NULL;
   job_t *job = calloc(1, sizeof *job);
   if (!job) {
     free_names(names, count);
@@ -216,11 +243,8 @@ static napi_value js_lstat_at(napi_env env, napi_callback_info info) {
     free_job(job);
     return fail(env, "out of memory");
   }
-  napi_value promise, resource_name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "wormhole.lstatAt", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, execute, complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
+  napi_value promise = queue_job(env, "wormhole.lstatAt", execute, complete, job, &job->work, &job->deferred);
+  if (!promise) {
     free_job(job);
     return fail(env, "lstatAt: could not queue the job");
   }
@@ -353,8 +377,6 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4)
     return fail(env, "openRead(dirFd, names, offset, length)");
-  int32_t fd;
-  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "dirFd must be an fd");
   double offset, length;
   if (napi_get_value_double(env, argv[2], &offset) != napi_ok || !(offset >= 0) || offset > 9007199254740991.0 ||
       offset != (double)(int64_t)offset)
@@ -362,10 +384,10 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
   if (napi_get_value_double(env, argv[3], &length) != napi_ok || !(length >= 0) || length > MAX_READ ||
       length != (double)(int64_t)length)
     return fail(env, "length must be an integer of at most 16 MiB");
-  const char *error = NULL;
+  int32_t fd;
   size_t count = 0;
-  char **names = read_names(env, argv[1], 1, &count, &error);
-  if (!names) return fail(env, error);
+  char **names = read_dir_and_names(env, argv[0], argv[1], 1, &fd, &count);
+  if (!names) return NULL;
   open_job_t *job = calloc(1, sizeof *job);
   if (!job) {
     free_names(names, count);
@@ -376,12 +398,9 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
   job->length = (size_t)length;
   job->names = names;
   job->count = count;
-  napi_value promise, resource_name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "wormhole.openRead", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, open_read_execute, open_read_complete, job, &job->work) !=
-          napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
+  napi_value promise =
+      queue_job(env, "wormhole.openRead", open_read_execute, open_read_complete, job, &job->work, &job->deferred);
+  if (!promise) {
     free_open_job(job);
     return fail(env, "openRead: could not queue the job");
   }
