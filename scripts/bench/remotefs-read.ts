@@ -13,7 +13,8 @@
 // table + JSON. Signals go over the child's IPC channel, both ways, as often as a transport needs.
 // Profiling knobs: BENCH_ONLY_REMOTEFS=1 (no raw cases), BENCH_ONLY_CHANNEL=1 (raw cases only),
 // BENCH_SEQ_ONLY=1 (RemoteFs: the sequential pass only), BENCH_HOST_CHUNK=<bytes>,
-// BENCH_READ_WINDOW=<n> (RemoteFs read-ahead window; 16, 32, 64 measured the same for webtransport).
+// BENCH_READ_WINDOW=<n> (RemoteFs read-ahead window; 16, 32, 64 measured the same for webtransport),
+// BENCH_MSG=<bytes> (the raw channel case's message size, 128 KiB; 1 MiB measured the same).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -32,7 +33,7 @@ import { webTransportTransport } from '../../packages/transport-webtransport/src
 type Kind = 'tls' | 'webtransport' | 'datachannel';
 const KINDS: readonly Kind[] = ['tls', 'webtransport', 'datachannel'];
 const self = fileURLToPath(import.meta.url);
-const MSG = 128 * 1024;
+const MSG = Number(process.env.BENCH_MSG ?? 128 * 1024);
 
 function makeTransport(kind: Kind): Transport {
   const opts = { listenHost: '127.0.0.1', advertiseAddresses: ['127.0.0.1'] };
@@ -44,6 +45,8 @@ function makeTransport(kind: Kind): Transport {
 async function hostRole(mode: string, file: string): Promise<void> {
   const send = (m: unknown) => process.send?.(m);
   process.on('disconnect', () => process.exit(0));
+  // A clean exit on the parent's kill(), so `--cpu-prof` writes the host's profile too.
+  process.on('SIGTERM', () => process.exit(0));
   if (mode === 'tcp' || mode === 'tls-raw') {
     const onSocket = (s: import('node:net').Socket) => {
       s.on('error', () => {});
