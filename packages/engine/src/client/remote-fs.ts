@@ -32,7 +32,7 @@ export interface RemoteFsOptions {
   readonly connectTimeoutMs?: number;
   /** PING after this much silence from the host. Default 5,000 ms. */
   readonly keepaliveMs?: number;
-  /** Chunk requests of one `read` in flight at once. Default 16. */
+  /** Chunk requests of one `read` in flight at once. Default 24. */
   readonly readWindow?: number;
   /** Entries asked per READDIR page. Default 1024. */
   readonly readdirPageSize?: number;
@@ -152,7 +152,7 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
       helloTimeoutMs: opts.helloTimeoutMs ?? 5_000,
       connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
       keepaliveMs: opts.keepaliveMs ?? 5_000,
-      readWindow: Math.max(1, opts.readWindow ?? 16),
+      readWindow: Math.max(1, opts.readWindow ?? 24),
       readdirPageSize: opts.readdirPageSize ?? 1024,
       reconnectMinMs: opts.reconnectMinMs ?? 100,
       reconnectMaxMs: opts.reconnectMaxMs ?? 5_000,
@@ -391,9 +391,13 @@ class RemoteFsImpl extends EventEmitter<RemoteFsEvents> implements RemoteFs {
     const inflight: { len: number; data: Promise<Uint8Array> }[] = [];
     let next = offset;
     const window = this.#opts.readWindow;
-    // Requests go out in groups of a quarter window, not one per piece consumed: a transport
-    // can then carry a group in one write.
-    const group = Math.max(1, Math.floor(window / 4));
+    // Requests go out in groups of half the window, not one per piece consumed: a transport
+    // carries a group in one write, and writes cost the reader. Webtransport's HTTP/2 mode
+    // moved ~9 % less when its client wrote once per MiB received than with no writes or one
+    // per 4 MiB; 24 pieces in groups of 12 (a write per 3 MiB) read 570-593 MB/s where 16 in
+    // fours read 511-581 (remotefs-read.ts, alternating runs). A larger window (32 in groups of
+    // 16) read less, at more client CPU (docs/bench/remotefs.md).
+    const group = Math.max(1, Math.floor(window / 2));
     const issue = () => {
       if (inflight.length > 0 && window - inflight.length < group) return;
       while (inflight.length < window && next < end) {
