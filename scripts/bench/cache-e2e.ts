@@ -146,6 +146,16 @@ async function pipelined(
  * CPU ms per thread of this process (Linux /proc; empty elsewhere). The other threads are V8's
  * GC helpers and the L2 writer: where a cold pass' CPU goes besides the event loop.
  */
+/** Minor page faults of this process so far (first touches of fresh memory), or NaN off Linux. */
+function minorFaults(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function threadCpuMs(): Map<string, number> {
   const out = new Map<string, number>();
   try {
@@ -290,9 +300,11 @@ async function main(): Promise<void> {
     let cache = await open2();
     const reader = mkReader(cache);
     const threads0 = threadCpuMs();
+    const faults0 = minorFaults();
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const cold = await fuseSeq(via(reader, fh++), size);
+    const coldFaults = (minorFaults() - faults0) / (size / 2 ** 30);
     // Busy share of the client's event loop, and the client's CPU (all threads), in the pass.
     const coldElu = performance.eventLoopUtilization(elu0).utilization;
     const coldThreads = threadCpuDelta(threads0, threadCpuMs());
@@ -301,6 +313,7 @@ async function main(): Promise<void> {
       elu: coldElu,
       cpuMsPerGiB: (coldCpu.user + coldCpu.system) / 1000 / (size / 2 ** 30),
       threadsMs: coldThreads,
+      minorFaultsPerGiB: coldFaults,
     };
     const tf = performance.now();
     await cache.flush();
@@ -311,7 +324,7 @@ async function main(): Promise<void> {
     log(
       'cold',
       cold,
-      `cold via cache (read-ahead)    ${cold.toFixed(0)} MB/s  fetches ${coldStats.reader.fetches} (${coldStats.reader.readAheadFetches} read-ahead); client loop busy ${(coldElu * 100).toFixed(0)} %, CPU ${((coldCpu.user + coldCpu.system) / 1000 / (size / 2 ** 30)).toFixed(0)} ms/GiB (main thread ${coldThreads.main} ms, other threads ${coldThreads.others.join(' / ')} ms)`,
+      `cold via cache (read-ahead)    ${cold.toFixed(0)} MB/s  fetches ${coldStats.reader.fetches} (${coldStats.reader.readAheadFetches} read-ahead); client loop busy ${(coldElu * 100).toFixed(0)} %, CPU ${((coldCpu.user + coldCpu.system) / 1000 / (size / 2 ** 30)).toFixed(0)} ms/GiB (main thread ${coldThreads.main} ms, other threads ${coldThreads.others.join(' / ')} ms), ${Math.round(coldFaults)} minor faults/GiB`,
     );
     const ch2 = await rawChannel(child, size);
     log('channel2', ch2, `tls PeerChannel (raw, after)   ${ch2.toFixed(0)} MB/s`);
