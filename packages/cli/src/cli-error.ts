@@ -10,7 +10,9 @@ export type CliErrorCode =
   | 'CLI_NOT_MOUNTED'
   | 'CLI_FUSE_UNAVAILABLE'
   | 'CLI_INTERRUPTED'
-  | 'CLI_CHECKS_FAILED';
+  | 'CLI_CHECKS_FAILED'
+  /** The share listed something `get` will not write (a name twice in one folder). */
+  | 'CLI_BAD_LISTING';
 
 /** Exit codes are part of the CLI's contract (documented in the package README). */
 export const EXIT = {
@@ -37,6 +39,9 @@ const EXIT_BY_CODE: Partial<Record<string, number>> = {
 export class CliError extends AppError<CliErrorCode> {
   static USAGE(msg: string): CliError {
     return new CliError('CLI_USAGE', msg);
+  }
+  static BAD_LISTING(msg: string): CliError {
+    return new CliError('CLI_BAD_LISTING', msg);
   }
 }
 

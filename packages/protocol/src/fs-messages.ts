@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { packBody, unpackBody, unpackBodyChecked } from './body-codec.js';
+import { isEntryName } from './entry-name.js';
 import { ProtocolError } from './protocol-error.js';
 import { isReaddirResult, isWireStat } from './stat-check.js';
 
@@ -128,7 +129,14 @@ export const StatSchema = z
   .strict();
 export type Stat = z.infer<typeof StatSchema>;
 
-export const DirEntrySchema = z.object({ name: z.string().min(1).max(1024), stat: StatSchema }).strict();
+export const DirEntrySchema = z
+  .object({
+    name: z
+      .string()
+      .refine(isEntryName, 'a name must be one path component (not "", ".", "..", no "/" or NUL)'),
+    stat: StatSchema,
+  })
+  .strict();
 export type DirEntry = z.infer<typeof DirEntrySchema>;
 export const ReaddirResultSchema = z
   .object({ entries: z.array(DirEntrySchema).max(MAX_READDIR_PAGE), next: u53.optional() })

@@ -13,6 +13,7 @@
  */
 export * from './app-error.js';
 export * from './body-codec.js';
+export * from './entry-name.js';
 export * from './frame-decoder.js';
 export * from './frames.js';
 export * from './fs-messages.js';

@@ -1,3 +1,4 @@
+import { isEntryName } from './entry-name.js';
 import type { DirEntry, ReaddirResult, Stat } from './fs-messages.js';
 
 /**
@@ -72,13 +73,7 @@ function isDirEntry(v: unknown): v is DirEntry {
     if (k !== 'name' && k !== 'stat') return false;
     keys++;
   }
-  return (
-    keys === 2 &&
-    typeof v.name === 'string' &&
-    v.name.length >= 1 &&
-    v.name.length <= 1024 &&
-    isWireStat(v.stat)
-  );
+  return keys === 2 && isEntryName(v.name) && isWireStat(v.stat);
 }
 
 /** True when `v` is exactly a ReaddirResult with at most `maxEntries` entries (strict). */

@@ -4,6 +4,7 @@ import {
   decodeReaddirResult,
   decodeStat,
   encodeResultBody,
+  isEntryName,
   isReaddirResult,
   isWireStat,
   MAX_READDIR_PAGE,
@@ -142,5 +143,52 @@ describe('hand-written Stat/listing checks (in front of the zod schemas)', () =>
         ),
       (e: unknown) => e instanceof ProtocolError,
     );
+  });
+
+  it('a listing entry must be one path component: a hostile host cannot name its way out', () => {
+    const stat = validStat(rng(2));
+    const hostile = [
+      '.',
+      '..',
+      '../x',
+      '../../etc/passwd',
+      'a/b',
+      '/abs',
+      'x/',
+      'nul\0byte',
+      'x'.repeat(1025),
+    ];
+    for (const name of hostile) {
+      assert.equal(isEntryName(name), false, JSON.stringify(name));
+      assert.throws(
+        () =>
+          decodeReaddirResult(
+            encodeResultBody({
+              entries: [
+                { name: 'ok', stat },
+                { name, stat },
+              ],
+            }),
+          ),
+        (e: unknown) =>
+          e instanceof ProtocolError &&
+          /readdir result: entries\.1\.name: a name must be one path component/.test(e.message),
+        JSON.stringify(name),
+      );
+    }
+    // Names a file system can hold stay fine: dots inside, spaces, unicode, backslashes.
+    for (const name of [
+      '...',
+      '.hidden',
+      'a..b',
+      'with space',
+      'ünï cödé ✓',
+      'back\\slash',
+      'x'.repeat(1024),
+    ]) {
+      assert.equal(isEntryName(name), true, JSON.stringify(name));
+      const page = { entries: [{ name, stat }] };
+      assert.deepEqual(decodeReaddirResult(encodeResultBody(page)), page);
+    }
   });
 });

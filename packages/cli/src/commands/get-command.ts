@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { RemoteFs } from '@wormhole/engine';
-import type { Stat } from '@wormhole/protocol';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
@@ -10,30 +9,22 @@ import { formatBytes } from '../config/byte-size.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Output } from '../output.js';
 import { transportConfig } from '../runtime-config.js';
+import { type GetJob, planGet } from './get-plan.js';
 
 interface GetFlags {
   signal?: string;
   transports?: string;
 }
 
-interface Job {
-  remote: string;
-  local: string;
-  stat: Stat;
-}
-
-async function plan(fs: RemoteFs, remote: string, local: string, st: Stat, jobs: Job[]): Promise<void> {
-  jobs.push({ remote, local, stat: st });
-  if (st.type !== 'dir') return;
-  for (const e of await fs.readdir(remote)) {
-    await plan(fs, remote === '/' ? `/${e.name}` : `${remote}/${e.name}`, join(local, e.name), e.stat, jobs);
-  }
-}
+/** Bytes of a file being written that may wait in memory while the next chunks arrive. */
+const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /** Copies one file, its chunks streamed in order (RemoteFs keeps a window in flight), to a temp name renamed at the end. */
-async function copyFile(fs: RemoteFs, job: Job, onBytes: (n: number) => void): Promise<void> {
+async function copyFile(fs: RemoteFs, job: GetJob, onBytes: (n: number) => void): Promise<void> {
   const tmp = `${job.local}.wormhole-part`;
-  const out = createWriteStream(tmp, { mode: job.stat.mode & 0o777 });
+  // A deep write buffer: with the default 16 KiB every 256 KiB chunk waited for its write before
+  // the next was taken, so the read window refilled only between writes (scripts/bench/get.sh).
+  const out = createWriteStream(tmp, { mode: job.stat.mode & 0o777, highWaterMark: WRITE_BUFFER_BYTES });
   try {
     for await (const chunk of fs.readChunks(job.remote, 0, job.stat.size, job.stat.version)) {
       if (!out.write(chunk)) await once(out, 'drain');
@@ -107,8 +98,7 @@ export function registerGetCommand(program: Command, ctx: CommandContext): void 
         });
         const remote = remotePath.startsWith('/') ? remotePath : `/${remotePath}`;
         const st = await fs.stat(remote);
-        const jobs: Job[] = [];
-        await plan(fs, remote, resolve(localPath), st, jobs);
+        const jobs = await planGet(fs, remote, resolve(localPath), st);
         const total = jobs.reduce((n, j) => n + (j.stat.type === 'file' ? j.stat.size : 0), 0);
         out.event(
           'connected',
