@@ -24,7 +24,6 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
-  readFileSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -44,6 +43,7 @@ import {
 import { createRemoteFs, createShareHost } from '../../packages/engine/src/index.js';
 import type { PeerChannel, TransportSignal } from '../../packages/transport/src/index.js';
 import { tlsTransport } from '../../packages/transport-tls/src/index.js';
+import { minorFaults, procStatFields } from './proc-stat.js';
 
 const self = fileURLToPath(import.meta.url);
 const KiB = 1024;
@@ -146,22 +146,11 @@ async function pipelined(
  * CPU ms per thread of this process (Linux /proc; empty elsewhere). The other threads are V8's
  * GC helpers and the L2 writer: where a cold pass' CPU goes besides the event loop.
  */
-/** Minor page faults of this process so far (first touches of fresh memory), or NaN off Linux. */
-function minorFaults(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
-  } catch {
-    return Number.NaN;
-  }
-}
-
 function threadCpuMs(): Map<string, number> {
   const out = new Map<string, number>();
   try {
     for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = procStatFields(`/proc/self/task/${tid}/stat`);
       // utime + stime, in clock ticks (100 per second on Linux).
       out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
     }

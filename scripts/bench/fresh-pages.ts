@@ -5,12 +5,7 @@
 //
 // Each pass moves 1 GiB. A page faulted in is a page the kernel had to zero first, so a pass
 // that faults ~100k times per GiB spends ~0.2 s of CPU on it (docs/bench/cache-e2e.md).
-import { readFileSync } from 'node:fs';
-
-function minorFaults(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
-}
+import { minorFaults } from './proc-stat.js';
 
 const FRAME = 256 * 1024 + 12;
 const PASSES = (process.argv[2] ?? '0,16,256,256,0').split(',').map(Number);

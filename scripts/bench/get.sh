@@ -13,19 +13,8 @@
 # Prints MB/s (1e6 bytes) per run, the medians, and Wormhole's medians as ratios to scp and cp.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SHARED=${SHARED_BENCH:-$here/../../../shared/bench/peer-mounts.sh}
-[[ -f $SHARED ]] || { echo "peer-mounts.sh not found at $SHARED (set SHARED_BENCH)" >&2; exit 1; }
-RUNS=${RUNS:-3}
-CONFIGS=wormhole
-# shellcheck source=/dev/null
-source "$SHARED"
-bench_init
-trap cleanup EXIT
-[[ $SKIP_INSTALL == 1 ]] || install_deps
-make_dataset
-start_sshd
-# shellcheck source=/dev/null
-source "$here/wormhole-mount-plugin.sh"
+# shellcheck source=scripts/bench/peer-bench-setup.sh
+source "$here/peer-bench-setup.sh"
 wh_start_share || die "wormhole share did not start"
 
 OUT=$BENCH_DIR/get-out
@@ -54,7 +43,6 @@ copy_once() {  # NAME FN WARM_FN
   cmp -s "$SRC" "$OUT/$BIG_NAME" || die "$1: the copy differs from the source"
   RATES[$1]+="$(awk -v b="$BYTES" -v u="$us" 'BEGIN { printf "%.0f", b / u }') "
 }
-median_of() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 NAMES=(cp scp-gcm wormhole wormhole-webtransport)
 for ((run = 1; run <= RUNS; run++)); do

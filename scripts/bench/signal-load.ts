@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { procStatFields } from './proc-stat.js';
 
 const hardLimit = Number(
   (await import('node:child_process'))
@@ -39,8 +40,7 @@ function spawnTs(file: string, args: string[]): ChildProcess {
 function procStats(pid: number): { rssMb: number; cpuSec: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(`/proc/${pid}/stat`);
   const cpu = (Number(fields[11]) + Number(fields[12])) / TICK; // utime + stime
   return { rssMb: rssKb / 1024, cpuSec: cpu };
 }

@@ -10,19 +10,8 @@
 # Prints seconds per run and the median of each, and Wormhole's median as a ratio to sshfs'.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SHARED=${SHARED_BENCH:-$here/../../../shared/bench/peer-mounts.sh}
-[[ -f $SHARED ]] || { echo "peer-mounts.sh not found at $SHARED (set SHARED_BENCH)" >&2; exit 1; }
-RUNS=${RUNS:-3}
-CONFIGS=wormhole
-# shellcheck source=/dev/null
-source "$SHARED"
-bench_init
-trap cleanup EXIT
-[[ $SKIP_INSTALL == 1 ]] || install_deps
-make_dataset
-start_sshd
-# shellcheck source=/dev/null
-source "$here/wormhole-mount-plugin.sh"
+# shellcheck source=scripts/bench/peer-bench-setup.sh
+source "$here/peer-bench-setup.sh"
 
 declare -A TIMES=()
 tar_once() {  # NAME MOUNT_FN UMOUNT_FN
@@ -36,7 +25,6 @@ tar_once() {  # NAME MOUNT_FN UMOUNT_FN
   "$3" "$mnt"
   (( n > 0 )) || die "$name: tar produced nothing"
 }
-median_of() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 for ((run = 1; run <= RUNS; run++)); do
   log "run $run: sshfs-gcm"; tar_once sshfs-gcm mount_sshfs_gcm umount_fuse
