@@ -265,7 +265,17 @@ async function dialOne(
   } catch (err) {
     closeQuietly(session);
     const text = String((err as Error)?.message ?? err);
-    if (cancel.aborted) throw err;
+    if (cancel.aborted) {
+      // The library's close() does nothing before the session is up, and its HTTP/2
+      // connection then idles until the host drops it: a `wormhole get` whose race tls won
+      // stayed alive ~2 s after finishing in half the runs (scripts/bench/first-byte.ts cli).
+      // Close it the moment it comes up.
+      session.ready.then(
+        () => closeQuietly(session),
+        () => {},
+      );
+      throw err;
+    }
     const seen = await probeCertHash(target);
     if (seen !== undefined && seen !== pin.toString('hex')) {
       throw new TransportError(

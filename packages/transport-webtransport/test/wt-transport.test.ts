@@ -141,6 +141,37 @@ describe('webtransport transport', () => {
     await assert.rejects(c.connected, (e) => isAppError(e, 'TRANSPORT_ABORTED'));
   });
 
+  it('a dial cancelled before its session is up still closes the connection (no idle socket keeps the process alive)', async () => {
+    // What a race lost to tls does: the client aborts while its HTTP/2 connection is being set
+    // up. The library's close() is a no-op until the session is ready, and the connection then
+    // idled until the host dropped it (`wormhole get` exited ~2 s late in half the runs).
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const before = sockets();
+    type Connect = (url: string, pin: Buffer) => unknown;
+    const binding = await (clientSide as unknown as { binding(): Promise<{ connect: Connect }> }).binding();
+    const connect = binding.connect;
+    const ac = new AbortController();
+    const hostAc = new AbortController();
+    binding.connect = (url, pin) => {
+      const s = connect.call(binding, url, pin);
+      queueMicrotask(() => ac.abort());
+      return s;
+    };
+    try {
+      const host = hostSide.createSession('host', { signal: hostAc.signal });
+      const client = clientSide.createSession('client', { signal: ac.signal });
+      host.onSignal((s) => client.handleSignal(s));
+      await assert.rejects(client.connected, (e) => isAppError(e, 'TRANSPORT_ABORTED'));
+      hostAc.abort();
+      await host.connected.catch(() => {});
+    } finally {
+      binding.connect = connect;
+    }
+    const deadline = Date.now() + 1500;
+    while (sockets() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sockets(), before, 'a cancelled dial left its connection open');
+  });
+
   it('times out with TRANSPORT_TIMEOUT', async () => {
     const quick = make({ ...loopback, connectTimeoutMs: 150 });
     const s = quick.createSession('host', { signal: new AbortController().signal });
