@@ -3,7 +3,13 @@
 // Host in a child process, signal server in this process, loopback only.
 //   node --conditions=@wormhole/source --import tsx scripts/bench/first-byte.ts [tries=50] [kinds=tls,webtransport,datachannel,race]
 // `race` is what a user gets: every default transport tried at once, the first to authenticate wins.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// A row name ending in `-warm` (e.g. `race-warm`) waits 500 ms between createTransports() and its
+// first try, as an app or daemon that made its transports at start (the first row of a fresh
+// process is the one that shows a process' one-time costs). `cli` is the whole `wormhole get` of
+// a 1-byte file in a fresh process per try (the built CLI, `pnpm run build`), next to a bare
+// `node -e 0` start in the same run.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +24,20 @@ import { createSignalServer } from '../../packages/signal-server/src/index.js';
 import type { TransportKind } from '../../packages/transport/src/index.js';
 
 const tries = Number(process.argv[2] ?? 50);
-const rows = (process.argv[3] ?? 'tls,webtransport,datachannel,race').split(',') as (
-  | TransportKind
-  | 'race'
-)[];
-const kinds = [...new Set(rows.flatMap((r) => (r === 'race' ? [...DEFAULT_TRANSPORT_KINDS] : [r])))];
+type Row = TransportKind | 'race' | `${TransportKind | 'race'}-warm` | 'cli';
+const rows = (process.argv[3] ?? 'tls,webtransport,datachannel,race').split(',') as Row[];
+const baseKind = (r: Row): TransportKind | 'race' | 'cli' =>
+  r.endsWith('-warm')
+    ? (r.slice(0, -'-warm'.length) as TransportKind | 'race')
+    : (r as TransportKind | 'race' | 'cli');
+const kinds = [
+  ...new Set(
+    rows.flatMap((r) => {
+      const k = baseKind(r);
+      return k === 'race' || k === 'cli' ? [...DEFAULT_TRANSPORT_KINDS] : [k];
+    }),
+  ),
+];
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
@@ -73,7 +88,13 @@ try {
     `| TCP connect + 1-byte round trip (floor) | ${tries} | ${pct(floor, 50).toFixed(1)} | ${pct(floor, 99).toFixed(1)} | ${floor[0]!.toFixed(1)} | ${pct(floor.slice(1), 99).toFixed(1)} | 1.00 |`,
   );
   for (const kind of rows) {
-    const transports = createTransports(kind === 'race' ? {} : { kinds: [kind] });
+    const base = baseKind(kind);
+    if (base === 'cli') {
+      await cliRows(code, signal.url, dir);
+      continue;
+    }
+    const transports = createTransports(base === 'race' ? {} : { kinds: [base] });
+    if (kind.endsWith('-warm')) await new Promise((r) => setTimeout(r, 500));
     const times: number[] = [];
     let failures = 0;
     let first = Number.NaN;
@@ -109,4 +130,74 @@ try {
   await host.kill('SIGTERM');
   await signal.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Wall time of `cmd args` from spawn to exit, ms; rejects on a non-zero exit. */
+function timeRun(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env, timeout: 30_000 }, (err, _out, _stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(_stderr).trim() || err.message}`));
+      else {
+        if (process.env.BENCH_VERBOSE) console.error(String(_out).trim(), String(_stderr).trim());
+        resolve(performance.now() - t0);
+      }
+    });
+  });
+}
+
+/** `wormhole get` of a 1-byte file, a fresh process per try, and a bare node start as its floor. */
+async function cliRows(code: string, signalUrl: string, dir: string): Promise<void> {
+  const bin = join(import.meta.dirname, '../../packages/cli/bin/wormhole.js');
+  if (!existsSync(join(import.meta.dirname, '../../packages/cli/dist/main.js'))) {
+    console.log('| cli | skipped: the CLI is not built (pnpm run build) | | | | | |');
+    return;
+  }
+  // The node flags of the bin's shebang: what the installed command runs.
+  const flags = readFileSync(bin, 'utf8')
+    .split('\n')[0]!
+    .replace(/^#!.*?\bnode\b\s*/, '')
+    .split(/\s+/)
+    .filter(Boolean);
+  const home = join(dir, 'cli-home');
+  mkdirSync(home, { recursive: true });
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: '',
+    XDG_CACHE_HOME: '',
+    XDG_STATE_HOME: '',
+    WORMHOLE_CONFIG: '',
+    WORMHOLE_POLICY: join(home, 'no-policy.toml'),
+    NODE_OPTIONS: process.env.BENCH_CLI_NODE_OPTIONS ?? '',
+  };
+  const nodeStart: number[] = [];
+  const get: number[] = [];
+  for (let i = 0; i < tries; i++) {
+    nodeStart.push(await timeRun(process.execPath, [...flags, '-e', '0'], env));
+    const out = join(home, `got-${i}.txt`);
+    get.push(
+      await timeRun(
+        process.execPath,
+        [
+          ...flags,
+          bin,
+          ...(process.env.BENCH_VERBOSE ? ['--json'] : []),
+          'get',
+          '--signal',
+          signalUrl,
+          code,
+          '/a.txt',
+          out,
+        ],
+        env,
+      ),
+    );
+    if (process.env.BENCH_VERBOSE) console.error(`cli try ${i}: ${get.at(-1)!.toFixed(0)} ms`);
+    if (readFileSync(out, 'utf8') !== 'x') throw new Error('wormhole get copied the wrong bytes');
+  }
+  const row = (name: string, xs: number[]) =>
+    `| ${name} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${xs[0]!.toFixed(1)} | ${pct(xs.slice(1), 99).toFixed(1)} | |`;
+  console.log(row('`node -e 0` (process start floor)', nodeStart));
+  console.log(row('`wormhole get` of 1 byte, whole command, fresh process', get));
 }

@@ -24,11 +24,18 @@ export const DEFAULT_TRANSPORT_KINDS: readonly TransportKind[] = ['tls', 'webtra
  * (reported by `isAvailable()`), so a share still works with what is there.
  */
 export function createTransports(config: TransportConfig = {}): Transport[] {
-  // Whoever builds transports is about to connect: the process' first SPAKE2 exchange is its
-  // slowest (~40-100 ms cold, ~5 ms warm), so do the one-time part now, off the caller's stack,
-  // instead of after a code was entered. A long-running app or daemon pays it at start.
-  setTimeout(warmUpRendezvous, 0).unref();
   const out: Transport[] = [];
+  // Whoever builds transports is about to connect: do the process' one-time connection work
+  // now, off the caller's stack, instead of after a code was entered — the first SPAKE2
+  // exchange (~25-45 ms cold, ~5 ms warm) and each transport's module loads and certificate
+  // (`prepare`; webtransport's library alone is ~20-40 ms the first time). An app or daemon pays
+  // it at start: a fresh process' first race connected in 92-142 ms right after this call and
+  // in 62-81 ms a second later (docs/bench/first-byte.md). Both roles need what 'client'
+  // prepares (library, certificate); a host's listeners start when it shares.
+  setTimeout(() => {
+    warmUpRendezvous();
+    for (const t of out) t.prepare?.('client');
+  }, 0).unref();
   for (const kind of config.kinds ?? DEFAULT_TRANSPORT_KINDS) {
     let t: Transport;
     switch (kind) {
