@@ -9,6 +9,8 @@
 //   <t>-channel  the transport's PeerChannel, host sends the file as 128 KiB messages (raw transport)
 //   <t>-remotefs RemoteFs.readChunks over the whole file, then 256 KiB read()s 32 in flight
 //                (sha256 checked), then random 4 KiB reads
+// The channel and RemoteFs' sequential pass alternate BENCH_ROUNDS times (default 3, starting and
+// ending with the channel); the ratio is of their medians.
 // for t in tls, webtransport, datachannel. The parent is the client; figures go to stdout as a
 // table + JSON. Signals go over the child's IPC channel, both ways, as often as a transport needs.
 // Profiling knobs: BENCH_ONLY_REMOTEFS=1 (no raw cases), BENCH_ONLY_CHANNEL=1 (raw cases only),
@@ -34,6 +36,12 @@ type Kind = 'tls' | 'webtransport' | 'datachannel';
 const KINDS: readonly Kind[] = ['tls', 'webtransport', 'datachannel'];
 const self = fileURLToPath(import.meta.url);
 const MSG = Number(process.env.BENCH_MSG ?? 128 * 1024);
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 function makeTransport(kind: Kind): Transport {
   const opts = { listenHost: '127.0.0.1', advertiseAddresses: ['127.0.0.1'] };
@@ -262,6 +270,7 @@ async function remoteFs(
   size: number,
   sha: string,
   randomOps: number,
+  seqOnly = process.env.BENCH_SEQ_ONLY === '1',
 ): Promise<FsFigures> {
   const { child } = await startHost(`${kind}-remotefs`, file);
   const transport = makeTransport(kind);
@@ -283,7 +292,7 @@ async function remoteFs(
     if (seqBytes !== size) throw new Error(`sequential pass read ${seqBytes} of ${size} bytes`);
     const seqMBps = mbps(size, performance.now() - t0);
     const seqCpu = await cpuPerGiB(child, cpu0, size);
-    if (process.env.BENCH_SEQ_ONLY === '1') {
+    if (seqOnly) {
       const nan = Number.NaN;
       return {
         seqMBps,
@@ -396,24 +405,43 @@ async function main(): Promise<void> {
     for (const k of kinds) if (!KINDS.includes(k)) throw new Error(`unknown transport ${k}`);
     for (const kind of kinds) {
       try {
-        // The channel before and after RemoteFs: the machine is shared, so the ratio is taken
-        // against the mean of two measurements bracketing the RemoteFs one.
+        // The machine is shared and a pass' figure moves ±10 % from one run to the next, so the
+        // channel and RemoteFs' sequential pass alternate, BENCH_ROUNDS times (default 3), and the
+        // ratio is of their medians: channel, seq, channel, seq, …, channel. The last round's
+        // RemoteFs case also runs the other passes.
         const none: [number, [number, number]] = [Number.NaN, [Number.NaN, Number.NaN]];
         const [chBefore, chCpu] = only ? none : await rawChannel(kind, file, size);
         if (process.env.BENCH_ONLY_CHANNEL === '1') {
           console.log(`${kind} channel     ${chBefore.toFixed(0)} MB/s; CPU/GiB client, host`, chCpu);
           continue;
         }
-        const f = await remoteFs(kind, file, size, sha, randomOps);
-        const [chAfter] = only ? none : await rawChannel(kind, file, size);
-        const ch = (chBefore + chAfter) / 2;
-        results[kind] = { channelMBps: ch, channelRunsMBps: [chBefore, chAfter], channelCpu: chCpu, ...f };
+        const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+        const channelRuns = [chBefore];
+        const seqRuns: number[] = [];
+        let f: FsFigures | undefined;
+        for (let r = 0; r < rounds; r++) {
+          const last = r === rounds - 1;
+          const fr = await remoteFs(kind, file, size, sha, randomOps, last ? undefined : true);
+          seqRuns.push(fr.seqMBps);
+          if (last) f = fr;
+          if (!only) channelRuns.push((await rawChannel(kind, file, size))[0]);
+        }
+        f = { ...f!, seqMBps: median(seqRuns) };
+        const chAfter = channelRuns.at(-1)!;
+        const ch = median(channelRuns);
+        results[kind] = {
+          channelMBps: ch,
+          channelRunsMBps: channelRuns,
+          seqRunsMBps: seqRuns,
+          channelCpu: chCpu,
+          ...f,
+        };
         const cpu = ([c, h]: [number, number]) => `CPU/GiB client ${c.toFixed(0)} ms host ${h.toFixed(0)} ms`;
         console.log(
-          `${kind} channel     ${ch.toFixed(0)} MB/s (mean of ${chBefore.toFixed(0)} before, ${chAfter.toFixed(0)} after); ${cpu(chCpu)}`,
+          `${kind} channel     ${ch.toFixed(0)} MB/s (median of ${channelRuns.map((x) => x.toFixed(0)).join(', ')}; last ${chAfter.toFixed(0)}); ${cpu(chCpu)}`,
         );
         console.log(
-          `${kind} RemoteFs    ${f.seqMBps.toFixed(0)} MB/s seq (${(f.seqMBps / ch).toFixed(2)}× its channel, ` +
+          `${kind} RemoteFs    ${f.seqMBps.toFixed(0)} MB/s seq (median of ${seqRuns.map((x) => x.toFixed(0)).join(', ')}; ${(f.seqMBps / ch).toFixed(2)}× its channel, ` +
             `${cpu(f.seqCpu)}, ` +
             `${(f.seqMBps / tcp).toFixed(2)}× tcp) sha256 ${f.shaOk ? 'ok' : 'MISMATCH'}; ` +
             `256 KiB × 32 in flight incl. sha256 ${f.chunkMBps.toFixed(0)} MB/s (${(f.chunkMBps / ch).toFixed(2)}×); ` +
