@@ -7,7 +7,7 @@ import {
 import { isAvailable, loadBinding, type WtBinding } from './native.js';
 import {
   type ResolvedWebTransportOptions,
-  resolveOptions,
+  resolveWebTransportOptions,
   type WebTransportTransportOptions,
 } from './options.js';
 import { WtListener } from './wt-listener.js';
@@ -25,7 +25,11 @@ class WebTransportTransport implements Transport, WtSessionContext {
   #closed = false;
 
   constructor(options: WebTransportTransportOptions | undefined) {
-    this.options = resolveOptions(options);
+    this.options = resolveWebTransportOptions(options);
+  }
+
+  get raceDelayMs(): number {
+    return this.options.raceDelayMs;
   }
 
   isAvailable(): boolean {

@@ -86,7 +86,10 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
   let client: SignalClient | undefined;
   try {
     client = await SignalClient.connect(signalUrl, { signal: ac.signal });
-    for (const t of opts.transports) t.prepare?.('client');
+    // A transport the race holds back is prepared only if it starts: loading it now would take
+    // CPU from the one that usually wins.
+    for (const t of opts.transports)
+      if (opts.transports.length === 1 || !((t.raceDelayMs ?? 0) > 0)) t.prepare?.('client');
     // Short-lived TURN credentials, fetched while the PAKE runs; never rejects ([] without TURN).
     const iceServers = fetchTurnIceServers(client);
     const joining = client.join(nameplate);

@@ -3,7 +3,7 @@ import type { SessionKeys } from './key-schedule.js';
 import type { PeerChannel, TransportKind } from './peer-channel.js';
 import { decodeRoomMessage, encodeRoomMessage, type RoomMessage } from './rendezvous-messages.js';
 import { SealedChannel } from './sealed-channel.js';
-import type { Transport, TransportSession } from './transport.js';
+import type { Transport, TransportSession, TransportSignal } from './transport.js';
 import { TransportError } from './transport-error.js';
 
 /** The one-byte message the host sends on the channel it picked; the client takes the first channel that carries it. */
@@ -44,6 +44,11 @@ export class PeerLink {
   readonly #opts: PeerLinkOptions;
   readonly #sealed: SealedChannel;
   readonly #sessions = new Map<TransportKind, { session: TransportSession; ac: AbortController }>();
+  /**
+   * Client: kinds in the race whose start is held back (Transport.raceDelayMs), with the host's
+   * signals for them that arrived meanwhile.
+   */
+  readonly #pending = new Map<TransportKind, { timer: NodeJS.Timeout; signals: TransportSignal[] }>();
   readonly #channels = new Set<AuthenticatedChannel>();
   #winner: AuthenticatedChannel | undefined;
   /** Host: best authenticated channel so far, waiting for a preferred kind (see #offer). */
@@ -133,6 +138,8 @@ export class PeerLink {
     this.#done = true;
     clearTimeout(this.#graceTimer);
     clearTimeout(this.#peerGaveUp);
+    for (const { timer } of this.#pending.values()) clearTimeout(timer);
+    this.#pending.clear();
     this.#opts.signal.removeEventListener('abort', this.#onAbort);
     for (const { session, ac } of this.#sessions.values()) {
       if (this.#winner && session.kind === this.#winner.kind) continue;
@@ -163,7 +170,7 @@ export class PeerLink {
           });
         // 'start' goes out before any session can emit a signal, so the host has its sessions first.
         this.#sendRoom({ t: 'start', kinds });
-        for (const k of kinds) this.#startSession(k);
+        for (const k of kinds) this.#scheduleSession(k, kinds.length);
         return;
       }
       case 'start': {
@@ -171,10 +178,18 @@ export class PeerLink {
         const mine = this.#available();
         if (msg.kinds.length === 0 || msg.kinds.some((k) => !mine.includes(k)))
           throw TransportError.BAD_SIGNAL('peer chose a transport we do not offer');
-        for (const k of msg.kinds) this.#startSession(k);
+        for (const k of msg.kinds) this.#scheduleSession(k, msg.kinds.length);
         return;
       }
       case 'signal': {
+        const held = this.#pending.get(msg.kind);
+        if (held) {
+          // The host starts every kind at once; its signals wait for our session.
+          if (held.signals.length >= MAX_QUEUED_MESSAGES)
+            throw TransportError.BAD_SIGNAL(`too many signals for transport ${msg.kind} before it started`);
+          held.signals.push(msg.signal);
+          return;
+        }
         const s = this.#sessions.get(msg.kind);
         if (!s) throw TransportError.BAD_SIGNAL(`signal for transport ${msg.kind} that is not running`);
         try {
@@ -195,6 +210,45 @@ export class PeerLink {
         if (!pending) throw gaveUp;
         this.#peerGaveUp ??= setTimeout(() => this.fail(gaveUp), PEER_ABORT_GRACE_MS);
         return;
+      }
+    }
+  }
+
+  /**
+   * Starts `kind` now, or — on the client, when it races with others — after its `raceDelayMs`.
+   * Only the client holds back: its side of an attempt is the costly one (loading, dialling, a
+   * handshake), while the host's only waits, so the host starts everything and a held-back
+   * kind can start the moment the client wants it.
+   */
+  #scheduleSession(kind: TransportKind, raceSize: number): void {
+    const delay =
+      this.#opts.role === 'client' && raceSize > 1
+        ? (this.#opts.transports.find((t) => t.kind === kind)?.raceDelayMs ?? 0)
+        : 0;
+    if (delay <= 0) {
+      this.#startSession(kind);
+      return;
+    }
+    this.#startedKinds++;
+    const timer = setTimeout(() => this.#startPending(kind), delay);
+    timer.unref();
+    this.#pending.set(kind, { timer, signals: [] });
+  }
+
+  #startPending(kind: TransportKind): void {
+    const held = this.#pending.get(kind);
+    if (held === undefined || this.#done) return;
+    clearTimeout(held.timer);
+    this.#pending.delete(kind);
+    this.#startedKinds--; // #startSession counts it again
+    this.#startSession(kind);
+    for (const signal of held.signals) {
+      const s = this.#sessions.get(kind);
+      if (s === undefined || this.#done || this.#failedKinds.has(kind)) return;
+      try {
+        s.session.handleSignal(signal);
+      } catch (err) {
+        this.#sessionFailed(kind, err);
       }
     }
   }
@@ -292,7 +346,7 @@ export class PeerLink {
     const held = this.#held;
     if (this.#done || held === undefined) return;
     const rank = (k: TransportKind) => this.#opts.transports.findIndex((t) => t.kind === k);
-    const better = [...this.#sessions.keys()].filter(
+    const better = [...this.#sessions.keys(), ...this.#pending.keys()].filter(
       (k) => rank(k) < rank(held.kind) && !this.#failedKinds.has(k),
     );
     if (better.length === 0) {
@@ -328,6 +382,11 @@ export class PeerLink {
 
   #checkAllFailed(): void {
     if (this.#done) return;
+    // Every attempt that started has failed: the held-back ones start now, not at their delay.
+    if (this.#pending.size > 0 && this.#failedKinds.size >= this.#startedKinds - this.#pending.size) {
+      for (const kind of [...this.#pending.keys()]) this.#startPending(kind);
+      return;
+    }
     if (this.#failedKinds.size >= this.#startedKinds && this.#channels.size === 0) {
       // Security failures outrank ordinary ones so a MITM is reported as such.
       const worst =

@@ -40,6 +40,13 @@ export interface Transport {
   readonly [Symbol.toStringTag]: string;
   /** Whether the native part this transport needs is present on this machine. */
   isAvailable(): boolean;
+  /**
+   * Optional: when other transports race with this one, how long the race holds it back (ms).
+   * It starts earlier if every other attempt has failed, or as soon as the peer's side of it
+   * sends a signal. For a transport that reaches no peer the others cannot, started at once it
+   * only takes CPU from the one that wins (Happy Eyeballs, RFC 8305).
+   */
+  readonly raceDelayMs?: number;
   /** Starts one connection attempt in the given role. The host side is the "answerer"/listener. */
   createSession(role: 'host' | 'client', options: ConnectOptions): TransportSession;
   /**

@@ -109,6 +109,77 @@ describe('rendezvous through a signal server', () => {
     }
   });
 
+  it('a transport the race holds back (raceDelayMs) is never started by the client when another wins first', async () => {
+    const started: string[] = [];
+    const { host } = await startHost(server, {
+      transports: [
+        createMemoryTransport({ kind: 'tls' }),
+        createMemoryTransport({ kind: 'webtransport', onSession: (r) => started.push(`host:${r}`) }),
+      ],
+    });
+    try {
+      const res = await dialRendezvous({
+        code: host.code,
+        signalUrl: server.url,
+        transports: [
+          createMemoryTransport({ kind: 'tls' }),
+          createMemoryTransport({
+            kind: 'webtransport',
+            raceDelayMs: 60_000,
+            onSession: (r) => started.push(`client:${r}`),
+          }),
+        ],
+      });
+      assert.equal(res.channel.kind, 'tls');
+      // The host starts every kind (its side only waits); the client never dialled the held one.
+      assert.deepEqual(started, ['host:host']);
+      res.channel.close();
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('a held-back transport starts at once when every other attempt has failed, and wins', async () => {
+    const { host } = await startHost(server, {
+      transports: [createMemoryTransport({ kind: 'tls' }), createMemoryTransport({ kind: 'webtransport' })],
+    });
+    try {
+      const t0 = Date.now();
+      const res = await dialRendezvous({
+        code: host.code,
+        signalUrl: server.url,
+        transports: [
+          createMemoryTransport({ kind: 'tls', failClient: true }),
+          createMemoryTransport({ kind: 'webtransport', raceDelayMs: 60_000 }),
+        ],
+      });
+      assert.equal(res.channel.kind, 'webtransport');
+      assert.ok(Date.now() - t0 < 10_000, 'waited for the delay instead of starting at once');
+      assert.equal(await echo(res.channel, 'held'), 'held');
+      res.channel.close();
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('alone, a transport with a race delay starts at once', async () => {
+    const { host } = await startHost(server, {
+      transports: [createMemoryTransport({ kind: 'webtransport' })],
+    });
+    try {
+      const res = await dialRendezvous({
+        code: host.code,
+        signalUrl: server.url,
+        transports: [createMemoryTransport({ kind: 'webtransport', raceDelayMs: 60_000 })],
+        timeoutMs: 10_000,
+      });
+      assert.equal(res.channel.kind, 'webtransport');
+      res.channel.close();
+    } finally {
+      await host.close();
+    }
+  });
+
   it('wrong code ⇒ TRANSPORT_PAKE_FAILED, the code is burned, the old nameplate is gone', async () => {
     const { host } = await startHost(server);
     try {

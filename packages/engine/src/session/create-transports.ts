@@ -31,10 +31,12 @@ export function createTransports(config: TransportConfig = {}): Transport[] {
   // (`prepare`; webtransport's library alone is ~20-40 ms the first time). An app or daemon pays
   // it at start: a fresh process' first race connected in 92-142 ms right after this call and
   // in 62-81 ms a second later (docs/bench/first-byte.md). Both roles need what 'client'
-  // prepares (library, certificate); a host's listeners start when it shares.
+  // prepares (library, certificate); a host's listeners start when it shares. A transport a
+  // race holds back (raceDelayMs) is left alone: it rarely starts, and loading it would compete
+  // with the connection of a process that connects right away (the CLI).
   setTimeout(() => {
     warmUpRendezvous();
-    for (const t of out) t.prepare?.('client');
+    for (const t of out) if (out.length === 1 || !((t.raceDelayMs ?? 0) > 0)) t.prepare?.('client');
   }, 0).unref();
   for (const kind of config.kinds ?? DEFAULT_TRANSPORT_KINDS) {
     let t: Transport;

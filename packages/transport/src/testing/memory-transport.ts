@@ -27,6 +27,12 @@ export interface MemoryTransportOptions {
   readonly tamperRemoteFingerprint?: (fingerprint: string) => string;
   /** Never connects (a transport that loses every race). */
   readonly neverConnect?: boolean;
+  /** Client sessions fail at once with TRANSPORT_CONNECT_FAILED (a host nobody can reach this way). */
+  readonly failClient?: boolean;
+  /** `Transport.raceDelayMs`. */
+  readonly raceDelayMs?: number;
+  /** Called for every session created (tests count attempts). */
+  readonly onSession?: (role: 'host' | 'client') => void;
 }
 
 /** Host sessions waiting for a client, by offer id. Process-wide, like a loopback network. */
@@ -49,7 +55,11 @@ class MemoryTransport implements Transport {
   isAvailable(): boolean {
     return this.opts.available ?? true;
   }
+  get raceDelayMs(): number | undefined {
+    return this.opts.raceDelayMs;
+  }
   createSession(role: 'host' | 'client', options: ConnectOptions): TransportSession {
+    this.opts.onSession?.(role);
     const s = new MemorySession(this, role, options);
     this.sessions.add(s);
     return s;
@@ -88,6 +98,10 @@ class MemorySession implements TransportSession {
       return;
     }
     opts.signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (role === 'client' && t.opts.failClient) {
+      queueMicrotask(() => this.#fail(TransportError.CONNECT_FAILED('memory transport: unreachable')));
+      return;
+    }
     if (role === 'host' && !t.opts.neverConnect) {
       listening.set(this.#id, this);
       // Emitted asynchronously, after the caller had a chance to register onSignal.
