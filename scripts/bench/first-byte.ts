@@ -7,7 +7,9 @@
 // first try, as an app or daemon that made its transports at start (the first row of a fresh
 // process is the one that shows a process' one-time costs). `cli` is the whole `wormhole get` of
 // a 1-byte file in a fresh process per try (the built CLI, `pnpm run build`), next to a bare
-// `node -e 0` start in the same run.
+// `node -e 0` start in the same run. `fresh` is one connection per fresh process of the built
+// engine (scripts/bench/first-byte-probe.mjs: createTransports + connectShare at once, as the CLI
+// does; node start and module loading not counted).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -24,17 +26,17 @@ import { createSignalServer } from '../../packages/signal-server/src/index.js';
 import type { TransportKind } from '../../packages/transport/src/index.js';
 
 const tries = Number(process.argv[2] ?? 50);
-type Row = TransportKind | 'race' | `${TransportKind | 'race'}-warm` | 'cli';
+type Row = TransportKind | 'race' | `${TransportKind | 'race'}-warm` | 'cli' | 'fresh';
 const rows = (process.argv[3] ?? 'tls,webtransport,datachannel,race').split(',') as Row[];
-const baseKind = (r: Row): TransportKind | 'race' | 'cli' =>
+const baseKind = (r: Row): TransportKind | 'race' | 'cli' | 'fresh' =>
   r.endsWith('-warm')
     ? (r.slice(0, -'-warm'.length) as TransportKind | 'race')
-    : (r as TransportKind | 'race' | 'cli');
+    : (r as TransportKind | 'race' | 'cli' | 'fresh');
 const kinds = [
   ...new Set(
     rows.flatMap((r) => {
       const k = baseKind(r);
-      return k === 'race' || k === 'cli' ? [...DEFAULT_TRANSPORT_KINDS] : [k];
+      return k === 'race' || k === 'cli' || k === 'fresh' ? [...DEFAULT_TRANSPORT_KINDS] : [k];
     }),
   ),
 ];
@@ -91,6 +93,10 @@ try {
     const base = baseKind(kind);
     if (base === 'cli') {
       await cliRows(code, signal.url, dir);
+      continue;
+    }
+    if (base === 'fresh') {
+      await freshRow(code, signal.url);
       continue;
     }
     const transports = createTransports(base === 'race' ? {} : { kinds: [base] });
@@ -200,4 +206,34 @@ async function cliRows(code: string, signalUrl: string, dir: string): Promise<vo
     `| ${name} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${xs[0]!.toFixed(1)} | ${pct(xs.slice(1), 99).toFixed(1)} | |`;
   console.log(row('`node -e 0` (process start floor)', nodeStart));
   console.log(row('`wormhole get` of 1 byte, whole command, fresh process', get));
+}
+
+/** The race's first connection in a fresh process of the built engine, `tries` processes. */
+async function freshRow(code: string, signalUrl: string): Promise<void> {
+  if (!existsSync(join(import.meta.dirname, '../../packages/engine/dist/index.js'))) {
+    console.log('| fresh | skipped: the engine is not built (pnpm run build) | | | | | |');
+    return;
+  }
+  const probe = join(import.meta.dirname, 'first-byte-probe.mjs');
+  const times: number[] = [];
+  const won = new Map<string, number>();
+  for (let i = 0; i < tries; i++) {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--single-threaded-gc', '--initial-old-space-size=128', probe, code, signalUrl],
+        { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 },
+        (err, stdout, stderr) =>
+          err ? reject(new Error(String(stderr) || err.message)) : resolve(String(stdout)),
+      ),
+    );
+    const r = JSON.parse(out) as { firstByteMs: number; transport: string };
+    times.push(r.firstByteMs);
+    won.set(r.transport, (won.get(r.transport) ?? 0) + 1);
+    if (process.env.BENCH_VERBOSE) console.error(`fresh try ${i}: ${out.trim()}`);
+  }
+  const wins = [...won].map(([k, n]) => `${k} ${n}`).join(', ');
+  console.log(
+    `| code -> first byte, race, first connection of a fresh process (built; won: ${wins}) | ${times.length} | ${pct(times, 50).toFixed(1)} | ${pct(times, 99).toFixed(1)} | ${times[0]!.toFixed(1)} | ${pct(times.slice(1), 99).toFixed(1)} | |`,
+  );
 }

@@ -13,7 +13,7 @@ import {
 } from './rendezvous-messages.js';
 import { parseResumeTicket, type ResumeTicket, resumeMac, ticketFromKeys } from './resume.js';
 import { SignalClient } from './signal-client.js';
-import { passwordToScalar, Spake2 } from './spake2.js';
+import { passwordToScalar, Spake2, spake2StartingNow } from './spake2.js';
 import { RISTRETTO255_GROUP } from './spake2-groups.js';
 
 type RistrettoPoint = (typeof RISTRETTO255_GROUP)['base'];
@@ -84,6 +84,7 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
   if (opts.signal?.aborted) ac.abort();
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let client: SignalClient | undefined;
+  if (password) spake2StartingNow();
   try {
     client = await SignalClient.connect(signalUrl, { signal: ac.signal });
     // A transport the race holds back is prepared only if it starts: loading it now would take

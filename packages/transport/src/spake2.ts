@@ -64,6 +64,15 @@ export function passwordToScalar(password: Uint8Array, order: bigint): bigint {
 let warmedUp = false;
 
 /**
+ * A real exchange is about to run: it pays the one-time work itself, so a warm-up still waiting
+ * on a timer would only add a throw-away exchange (both parties, ~20-25 ms cold) to the critical
+ * path of a process that connects right after creating its transports (the CLI).
+ */
+export function spake2StartingNow(): void {
+  warmedUp = true;
+}
+
+/**
  * Runs one throw-away exchange so the process' first real one is not the slowest: cold, a
  * ristretto255 exchange costs ~40-100 ms a side (noble's BigInt code still interpreted, the
  * base point's table not built) against ~5-10 ms warm, and it sat on the critical path of a
