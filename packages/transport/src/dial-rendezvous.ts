@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { joinCodePassword, parseJoinCode } from '@wormhole/protocol';
 import { constantTimeEqual } from './bytes.js';
-import { PAKE_AAD, pakeIdentities } from './host-rendezvous.js';
+import { CPace, cpaceStartingNow } from './cpace.js';
+import { PAKE_AAD, pakeChannelId } from './host-rendezvous.js';
 import { deriveSessionKeys, type SessionKeys, transcriptSalt } from './key-schedule.js';
 import type { PathInfo, PeerChannel } from './peer-channel.js';
 import { asTransportError, PeerLink } from './peer-link.js';
@@ -13,10 +14,6 @@ import {
 } from './rendezvous-messages.js';
 import { parseResumeTicket, type ResumeTicket, resumeMac, ticketFromKeys } from './resume.js';
 import { SignalClient } from './signal-client.js';
-import { passwordToScalar, Spake2, spake2StartingNow } from './spake2.js';
-import { RISTRETTO255_GROUP } from './spake2-groups.js';
-
-type RistrettoPoint = (typeof RISTRETTO255_GROUP)['base'];
 
 import type { Transport } from './transport.js';
 import { TransportError } from './transport-error.js';
@@ -84,7 +81,7 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
   if (opts.signal?.aborted) ac.abort();
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let client: SignalClient | undefined;
-  if (password) spake2StartingNow();
+  if (password) cpaceStartingNow();
   try {
     client = await SignalClient.connect(signalUrl, { signal: ac.signal });
     // A transport the race holds back is prepared only if it starts: loading it now would take
@@ -95,20 +92,15 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
     const iceServers = fetchTurnIceServers(client);
     const joining = client.join(nameplate);
     joining.catch(() => {}); // awaited below; not unhandled while the share is computed
-    // The PAKE share is computed while the join travels to the signal server and back: a
-    // process' first SPAKE2 step is its slowest (~35-45 ms cold: noble builds the base point's
-    // table; ~5 ms warm), and a remote signal server's round trip hides it.
-    const spake = password
-      ? new Spake2(RISTRETTO255_GROUP, 'A', passwordToScalar(password, RISTRETTO255_GROUP.order), {
-          ...pakeIdentities(nameplate),
-          aad: PAKE_AAD,
-        })
+    // The PAKE share is computed while the join travels to the signal server and back.
+    const pake = password
+      ? new CPace('A', password, { ci: pakeChannelId(nameplate), aad: PAKE_AAD })
       : undefined;
     const joined = await joining;
     const result = await runClient(
       client,
       joined.peers,
-      spake,
+      pake,
       ticket,
       opts.transports,
       ac.signal,
@@ -151,7 +143,7 @@ function isSecurityFailure(e: TransportError): boolean {
 function runClient(
   client: SignalClient,
   peers: readonly string[],
-  spake: Spake2<RistrettoPoint> | undefined,
+  pake: CPace | undefined,
   ticket: (ResumeTicket & { secretBytes: Uint8Array }) | undefined,
   transports: readonly Transport[],
   signal: AbortSignal,
@@ -220,11 +212,11 @@ function runClient(
 
     const onHandshake = (from: string, msg: HandshakeMessage): void => {
       if (stage === 'await-b') {
-        if (spake && msg.t === 'pake-b') {
+        if (pake && msg.t === 'pake-b') {
           hostId = from;
-          let res: ReturnType<typeof spake.finish>;
+          let res: ReturnType<typeof pake.finish>;
           try {
-            res = spake.finish(msg.share);
+            res = pake.finish(msg.share);
           } catch (err) {
             throw TransportError.PAKE_FAILED(undefined, { cause: err });
           }
@@ -244,7 +236,7 @@ function runClient(
           startLink();
           return;
         }
-        if (msg.t === 'pake-fail' && spake) {
+        if (msg.t === 'pake-fail' && pake) {
           hostId = from;
           throw TransportError.PAKE_FAILED();
         }
@@ -294,7 +286,7 @@ function runClient(
       fail(TransportError.CONNECT_FAILED('Nobody is sharing in this room'));
       return;
     }
-    if (spake) send({ t: 'pake-a', share: spake.share });
+    if (pake) send({ t: 'pake-a', share: pake.share });
     else send({ t: 'resume-a', id: ticket!.id, nonce: nonceA });
   });
 }

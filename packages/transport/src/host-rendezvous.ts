@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { formatJoinCode, generateSecretWords, joinCodePassword } from '@wormhole/protocol';
 import { constantTimeEqual, fromBase64, toBase64, utf8 } from './bytes.js';
+import { CPace, lvCat, type PakeResult } from './cpace.js';
 import { deriveSessionKeys, type SessionKeys, transcriptSalt } from './key-schedule.js';
 import type { PathInfo, PeerChannel } from './peer-channel.js';
 import { asTransportError, PeerLink } from './peer-link.js';
@@ -13,20 +14,20 @@ import {
 } from './rendezvous-messages.js';
 import { createMemoryTicketStore, resumeMac, type TicketStore } from './resume.js';
 import { SignalClient } from './signal-client.js';
-import { passwordToScalar, Spake2, type Spake2Result } from './spake2.js';
-import { RISTRETTO255_GROUP } from './spake2-groups.js';
 import type { Transport } from './transport.js';
 import { TransportError } from './transport-error.js';
 import { TURN_CREDENTIALS_TIMEOUT_MS, turnCredentialsToIceServers } from './turn-ice-servers.js';
 import { warmUpRendezvous } from './warm-up.js';
 
-/** PAKE identities: role + nameplate (RFC 9382 A/B). */
-export const pakeIdentities = (nameplate: string): { idA: Uint8Array; idB: Uint8Array } => ({
-  idA: utf8(`wormhole-v1 client ${nameplate}`),
-  idB: utf8(`wormhole-v1 host ${nameplate}`),
-});
-/** AAD bound into SPAKE2's confirmation keys. */
-export const PAKE_AAD = utf8('wormhole-v1');
+/**
+ * CPace's channel identifier: both roles and the nameplate, so a run binds to this room and
+ * these roles (draft-irtf-cfrg-cpace §10.1: party identifiers in CI). Not sent; both sides
+ * must build the same. v2: the PAKE became CPace (v1 was SPAKE2 on ristretto255).
+ */
+export const pakeChannelId = (nameplate: string): Uint8Array =>
+  lvCat(utf8(`wormhole-v2 client ${nameplate}`), utf8(`wormhole-v2 host ${nameplate}`));
+/** AAD bound into the PAKE's confirmation keys. */
+export const PAKE_AAD = utf8('wormhole-v2');
 
 export interface HostRendezvousOptions {
   /** ws:// URL of the signal server. */
@@ -96,7 +97,7 @@ type PeerState = {
   readonly ac: AbortController;
   readonly timer: NodeJS.Timeout;
   stage: 'pake' | 'resume' | 'link';
-  pake?: Spake2Result;
+  pake?: PakeResult;
   resume?: { id: string; secret: Uint8Array; nonceA: Uint8Array; nonceB: Uint8Array };
   link?: PeerLink;
   /** Short-lived TURN servers for this client's ICE sessions (fetched while the PAKE runs). */
@@ -293,23 +294,19 @@ class HostRendezvousImpl extends EventEmitter<HostRendezvousEvents> implements H
   #startPake(peerId: string, share: Uint8Array): void {
     const peer = this.#newPeer(peerId, 'pake');
     if (!peer) return;
-    const w = passwordToScalar(
-      joinCodePassword({ nameplate: this.nameplate, words: this.#words }),
-      RISTRETTO255_GROUP.order,
-    );
-    const spake = new Spake2(RISTRETTO255_GROUP, 'B', w, {
-      ...pakeIdentities(this.nameplate),
+    const cpace = new CPace('B', joinCodePassword({ nameplate: this.nameplate, words: this.#words }), {
+      ci: pakeChannelId(this.nameplate),
       aad: PAKE_AAD,
     });
     try {
-      peer.pake = spake.finish(share);
+      peer.pake = cpace.finish(share);
     } catch (err) {
       // An invalid element is no password guess (nothing was learned): drop without burning.
       this.#send(peerId, { t: 'pake-fail' });
       this.#dropPeer(peerId, asTransportError(err));
       return;
     }
-    this.#send(peerId, { t: 'pake-b', share: spake.share });
+    this.#send(peerId, { t: 'pake-b', share: cpace.share });
   }
 
   async #startResume(peerId: string, id: string, nonceA: Uint8Array): Promise<void> {

@@ -30,6 +30,12 @@ export {
   bindingMac,
   type PeerRole,
 } from './channel-binding.js';
+export {
+  CPace,
+  type CPaceOptions,
+  type CPaceRole,
+  type PakeResult,
+} from './cpace.js';
 export { type DialRendezvousOptions, type DialResult, dialRendezvous } from './dial-rendezvous.js';
 export { EarlyMessages } from './early-messages.js';
 export {
@@ -63,22 +69,6 @@ export {
   type SignalConnectOptions,
   type TurnCredentials,
 } from './signal-client.js';
-export {
-  passwordToScalar,
-  Spake2,
-  type Spake2Options,
-  type Spake2Result,
-  type Spake2Role,
-} from './spake2.js';
-export {
-  type GroupElement,
-  P256_GROUP,
-  RISTRETTO255_GROUP,
-  RISTRETTO255_H2C_DST,
-  RISTRETTO255_M_SEED,
-  RISTRETTO255_N_SEED,
-  type Spake2Group,
-} from './spake2-groups.js';
 export * from './transport.js';
 export * from './transport-error.js';
 export {

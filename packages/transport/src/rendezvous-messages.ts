@@ -72,7 +72,7 @@ export function decodeHandshake(payload: string): HandshakeMessage {
   switch (o.t) {
     case 'pake-a':
     case 'pake-b':
-      return { t: o.t, share: b64(o.share, 32, 65, 'PAKE share') };
+      return { t: o.t, share: b64(o.share, 32, 32, 'PAKE share') };
     case 'confirm-a':
     case 'confirm-b':
       return { t: o.t, mac: b64(o.mac, 32, 32, 'confirmation MAC') };
