@@ -1,8 +1,8 @@
 /**
  * @packageDocumentation
  * The transport interface every Wormhole transport implements (`Transport`, `TransportSession`,
- * `PeerChannel`), plus the trust layer on top: the signal-server client, SPAKE2 over
- * ristretto255, the sealed room channel, channel binding, and the rendezvous that turns a join
+ * `PeerChannel`), plus the trust layer on top: the signal-server client, CPace (X25519), the
+ * sealed room channel, channel binding, and the rendezvous that turns a join
  * code into one authenticated channel.
  *
  * @example

@@ -25,7 +25,7 @@ function expand(ikm: Uint8Array, salt: Uint8Array, label: string, len: number): 
 }
 
 /**
- * HKDF-SHA256 key schedule. `ikm` is SPAKE2's Ke (or a resumption secret), `salt` binds the
+ * HKDF-SHA256 key schedule. `ikm` is the PAKE's ke (half of CPace's ISK) or a resumption secret, `salt` binds the
  * keys to the exchange that produced them (SHA-256 of the PAKE transcript, or both resumption
  * nonces), so two sessions never share keys.
  */

@@ -26,8 +26,8 @@ export const DEFAULT_TRANSPORT_KINDS: readonly TransportKind[] = ['tls', 'webtra
 export function createTransports(config: TransportConfig = {}): Transport[] {
   const out: Transport[] = [];
   // Whoever builds transports is about to connect: do the process' one-time connection work
-  // now, off the caller's stack, instead of after a code was entered — the first SPAKE2
-  // exchange (~25-45 ms cold, ~5 ms warm) and each transport's module loads and certificate
+  // now, off the caller's stack, instead of after a code was entered — a throw-away PAKE
+  // exchange (~1-2 ms cold with CPace) and each transport's module loads and certificate
   // (`prepare`; webtransport's library alone is ~20-40 ms the first time). An app or daemon pays
   // it at start: a fresh process' first race connected in 92-142 ms right after this call and
   // in 62-81 ms a second later (docs/bench/first-byte.md). Both roles need what 'client'
