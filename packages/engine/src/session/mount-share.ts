@@ -1,11 +1,5 @@
-import {
-  type ChunkCache,
-  type ChunkReader,
-  createChunkReader,
-  DEFAULT_CHUNK_SIZE,
-  openChunkCache,
-} from '@wormhole/cache';
-import { type Mount, type MountOptions, mount } from '@wormhole/fuse';
+import type { ChunkCache, ChunkReader } from '@wormhole/cache';
+import type { Mount, MountOptions } from '@wormhole/fuse';
 import type { RemoteFs } from '../client/remote-fs.js';
 import { remoteFileSystem } from '../mount/remote-file-system.js';
 import { type ConnectShareOptions, connectShare } from './connect-share.js';
@@ -34,14 +28,20 @@ export interface MountedShare {
  * helper process from Electron), with the two-tier chunk cache and read-ahead in between.
  */
 export async function mountShare(options: MountShareOptions): Promise<MountedShare> {
-  // Opening L2 (SQLite + its writer thread, ~130 ms) overlaps the rendezvous instead of
-  // preceding it.
-  const opening = openChunkCache({
-    ...(options.cache?.l1MaxBytes !== undefined && { l1MaxBytes: options.cache.l1MaxBytes }),
-    ...(options.cache?.l2Path !== undefined && { l2Path: options.cache.l2Path }),
-    ...(options.cache?.l2MaxBytes !== undefined && { l2MaxBytes: options.cache.l2MaxBytes }),
-    requireL2: false,
-  });
+  // The cache and FUSE packages load here, not when the engine is imported: a `get` or a `share`
+  // never needs them (~25-35 ms of every other command's start). Opening L2 (SQLite + its
+  // writer thread, ~130 ms) overlaps the rendezvous instead of preceding it.
+  const cacheModule = import('@wormhole/cache');
+  const fuseModule = import('@wormhole/fuse');
+  fuseModule.catch(() => {}); // awaited below, after the connection
+  const opening = cacheModule.then(({ openChunkCache }) =>
+    openChunkCache({
+      ...(options.cache?.l1MaxBytes !== undefined && { l1MaxBytes: options.cache.l1MaxBytes }),
+      ...(options.cache?.l2Path !== undefined && { l2Path: options.cache.l2Path }),
+      ...(options.cache?.l2MaxBytes !== undefined && { l2MaxBytes: options.cache.l2MaxBytes }),
+      requireL2: false,
+    }),
+  );
   const connecting = connectShare(options);
   const [cacheResult, remoteResult] = await Promise.allSettled([opening, connecting]);
   if (cacheResult.status === 'rejected' || remoteResult.status === 'rejected') {
@@ -54,6 +54,10 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
   const cache = cacheResult.value;
   const r = remoteResult.value;
   try {
+    const [{ createChunkReader, DEFAULT_CHUNK_SIZE }, { mount }] = await Promise.all([
+      cacheModule,
+      fuseModule,
+    ]);
     const reader = createChunkReader({
       cache,
       chunkSize: DEFAULT_CHUNK_SIZE,
