@@ -1,10 +1,10 @@
 import type { RemoteFs } from '@wormhole/engine';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { formatBytes } from '../config/byte-size.js';
 import { defaultPaths } from '../config/config-paths.js';
 import { loadConfig } from '../config/load-config.js';
+import { terminalBar } from '../progress-bar.js';
 import { transportConfig } from '../runtime-config.js';
 import { listRunStates } from '../status-registry.js';
 
@@ -90,10 +90,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
       const config = loadConfig({ env: ctx.env });
       const c = await openChunkCache({ l2Path: config.cache.l2Path, l2MaxBytes: config.cache.l2Size });
       try {
-        const bar =
-          !out.json && process.stderr.isTTY
-            ? new SingleBar({ stream: process.stderr, format: '{bar} {value}/{total} chunks' })
-            : undefined;
+        const bar = await terminalBar(out, { format: '{bar} {value}/{total} chunks' });
         let started = false;
         const report = await c.verify((p) => {
           if (!started) {
@@ -152,10 +149,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
         };
         await walk(path.startsWith('/') ? path : `/${path}`);
         const total = files.reduce((n, f) => n + f.size, 0);
-        const bar =
-          !out.json && process.stderr.isTTY
-            ? new SingleBar({ stream: process.stderr, format: '{bar} {percentage}% | {value}/{total} bytes' })
-            : undefined;
+        const bar = await terminalBar(out, { format: '{bar} {percentage}% | {value}/{total} bytes' });
         bar?.start(total, 0);
         let base = 0;
         for (const f of files) {

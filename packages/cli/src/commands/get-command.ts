@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { RemoteFs } from '@wormhole/engine';
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { formatBytes } from '../config/byte-size.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Output } from '../output.js';
+import { terminalBar } from '../progress-bar.js';
 import { transportConfig } from '../runtime-config.js';
 import { type GetJob, planGet } from './get-plan.js';
 
@@ -40,19 +41,15 @@ async function copyFile(fs: RemoteFs, job: GetJob, onBytes: (n: number) => void)
   }
 }
 
-function progress(out: Output, total: number): { add(n: number): void; stop(): void } {
+function progress(
+  out: Output,
+  total: number,
+  bar: SingleBar | undefined,
+): { add(n: number): void; stop(): void } {
   let done = 0;
   let lastJson = 0;
-  const bar =
-    !out.json && process.stderr.isTTY
-      ? new SingleBar({
-          format: '{bar} {percentage}% | {done} / {total} | {speed}/s | ETA {eta_formatted}',
-          stream: process.stderr,
-          hideCursor: true,
-        })
-      : undefined;
   const started = Date.now();
-  bar?.start(total, 0, { done: '0 B', total: formatBytes(total), speed: '0 B' });
+  bar?.start(total, 0, { done: '0 B', size: formatBytes(total), speed: '0 B' });
   return {
     add(n) {
       done += n;
@@ -105,7 +102,14 @@ export function registerGetCommand(program: Command, ctx: CommandContext): void 
           { transport, files: jobs.length, bytes: total },
           `connected over ${transport}; ${jobs.length} item(s), ${formatBytes(total)}`,
         );
-        const bar = progress(out, total);
+        const bar = progress(
+          out,
+          total,
+          await terminalBar(out, {
+            format: '{bar} {percentage}% | {done} / {size} | {speed}/s | ETA {eta_formatted}',
+            hideCursor: true,
+          }),
+        );
         try {
           for (const job of jobs) {
             if (job.stat.type === 'dir') mkdirSync(job.local, { recursive: true });
