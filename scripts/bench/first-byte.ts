@@ -142,10 +142,10 @@ try {
 function timeRun(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env, timeout: 30_000 }, (err, _out, _stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(_stderr).trim() || err.message}`));
+    execFile(cmd, args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
       else {
-        if (process.env.BENCH_VERBOSE) console.error(String(_out).trim(), String(_stderr).trim());
+        if (process.env.BENCH_VERBOSE) console.error(String(stdout).trim(), String(stderr).trim());
         resolve(performance.now() - t0);
       }
     });
