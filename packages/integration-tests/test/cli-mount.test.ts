@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
 import { findFuseMount, isAvailable } from '@wormhole/fuse';
 import { type ChildHandle, makeTestTree, spawnTsChild, type TestTree } from '@wormhole/integration-tests';
 import { WORDLIST } from '@wormhole/protocol';
@@ -393,6 +394,41 @@ describe('wormhole share + wormhole mount over real FUSE (CLI, separate processe
       assert.equal(await shOk(`find ${q(got)} -name '*.wormhole-part'`), '');
     } finally {
       rmSync(got, { recursive: true, force: true });
+    }
+  });
+
+  it('in a terminal, wormhole get draws a progress bar with formatted sizes', async () => {
+    // script(1) gives the CLI a pseudo-terminal: the bar is drawn only on a TTY (and cli-progress
+    // is loaded only then).
+    const dest = join(base, 'tty-get.txt');
+    const cmd = [
+      process.execPath,
+      '--conditions=@wormhole/source',
+      '--import',
+      'tsx',
+      cliFixture,
+      'get',
+      code,
+      '/a/b/c/deep.txt',
+      dest,
+      '--signal',
+      signalUrl,
+    ]
+      .map(q)
+      .join(' ');
+    try {
+      const out = await shOk(`script -qec ${q(cmd)} /dev/null`, 60);
+      const frames = stripVTControlCharacters(out);
+      assert.match(
+        frames,
+        /100% \| 195\.3 KiB \/ 195\.3 KiB \|/,
+        `no final bar frame in: ${out.slice(-400)}`,
+      );
+      assert.doesNotMatch(frames, /\/ 200000\b/, 'the bar showed the raw byte count');
+      assert.match(frames, /copied 195\.3 KiB/);
+      assert.equal((await shOk(`sha256sum ${q(dest)}`)).split(' ')[0], tree.hashes.get('a/b/c/deep.txt'));
+    } finally {
+      rmSync(dest, { force: true });
     }
   });
 
