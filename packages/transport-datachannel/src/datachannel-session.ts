@@ -4,7 +4,7 @@ import { DataChannelPeerChannel, safe } from './datachannel-channel.js';
 import { normaliseFingerprint, sdpFingerprint } from './fingerprint.js';
 import type { NativeDataChannel, NativeModule, NativePeerConnection } from './native.js';
 import { parseIceServer, type ResolvedOptions } from './options.js';
-import { type CandidateSignal, type DataChannelSignal, parseSignal } from './signals.js';
+import { type CandidateSignal, type DataChannelSignal, MAX_RESTARTS, parseSignal } from './signals.js';
 
 /** Label of the one DataChannel a session opens; anything else the peer opens is refused. */
 export const CHANNEL_LABEL = 'wormhole';
@@ -12,6 +12,14 @@ export const CHANNEL_LABEL = 'wormhole';
 const MAX_EARLY_CANDIDATES = 64;
 /** Retries of candidates that arrive before libdatachannel's ICE transport exists (10 ms apart). */
 const MAX_CANDIDATE_RETRIES = 200;
+/** How long a host whose PeerConnection failed after ICE connected waits for the client's restart. */
+const RESTART_WAIT_MS = 3000;
+/**
+ * A PeerConnection that fails this soon did not fail for reachability (ICE gives up after
+ * seconds of checks): restart it even when the ICE-state callback has not arrived yet (each
+ * callback kind has its own native queue, so "failed" can overtake "connected").
+ */
+const EARLY_FAILURE_MS = 2000;
 
 /** Records the `typ` of an ICE candidate line (host/srflx/prflx/relay). */
 function noteType(into: Set<string>, candidate: string): void {
@@ -56,6 +64,19 @@ export class DataChannelSession implements TransportSession {
   readonly #localTypes = new Set<string>();
   readonly #remoteTypes = new Set<string>();
   #turnServers = 0;
+  /**
+   * PeerConnection generation (0, then 1 after a restart). With many associations on one host,
+   * a DTLS handshake can meet another association's datagrams and fail its fingerprint check
+   * after ICE connected (libdatachannel: "certificate verify failed", then state failed): the
+   * check is right, and a fresh PeerConnection on new ports connects. The client restarts once;
+   * the host follows when the new offer arrives (docs/bench/transport-datachannel.md).
+   */
+  #gen = 0;
+  #restarts = 0;
+  /** ICE of the current PeerConnection reached connected: a failure now is DTLS/SCTP's. */
+  #iceConnected = false;
+  #pcStartedAt = 0;
+  #restartWait: NodeJS.Timeout | undefined;
   readonly #onAbort = (): void => this.#fail(TransportError.ABORTED('datachannel: connect aborted'));
 
   constructor(role: 'host' | 'client', options: ConnectOptions, host: SessionHost) {
@@ -102,10 +123,19 @@ export class DataChannelSession implements TransportSession {
 
   handleSignal(signal: TransportSignal): void {
     const parsed = parseSignal(signal);
-    const pc = this.#pc;
     // Late signals after close are harmless; libdatachannel throws if we pass them on.
-    if (pc === undefined || (this.#settled && (this.#channel === undefined || this.#channel.isClosed)))
+    if (this.#pc === undefined || (this.#settled && (this.#channel === undefined || this.#channel.isClosed)))
       return;
+    const gen = parsed.gen ?? 0;
+    if (gen < this.#gen) return; // for a PeerConnection already replaced
+    if (gen > this.#gen) {
+      // Only the client restarts, once, and it starts with a new offer.
+      if (this.#role !== 'host' || this.#settled || gen !== this.#gen + 1 || parsed.type !== 'description')
+        throw new TransportError('TRANSPORT_BAD_SIGNAL', `datachannel: unexpected signal generation ${gen}`);
+      this.#restart(gen);
+    }
+    const pc = this.#pc;
+    if (pc === undefined) return;
     if (parsed.type === 'description') {
       this.#handleDescription(pc, parsed);
       return;
@@ -141,7 +171,12 @@ export class DataChannelSession implements TransportSession {
     const rtcConfig = iceServers.length === base.iceServers.length ? base : { ...base, iceServers };
     const pc = new this.#host.native.PeerConnection(`wormhole-${this.#role}`, rtcConfig);
     this.#pc = pc;
+    this.#iceConnected = false;
+    this.#pcStartedAt = Date.now();
+    const gen = this.#gen;
+    const current = (): boolean => this.#pc === pc;
     pc.onLocalDescription((sdp, type) => {
+      if (!current()) return;
       // The client (offerer, ICE-controlling) takes the DTLS client role by offering
       // a=setup:active instead of libdatachannel's actpass. Left to libdatachannel, the host
       // (answerer) is the DTLS client: its ICE reports connected first, it sends ClientHello
@@ -154,40 +189,39 @@ export class DataChannelSession implements TransportSession {
         this.#role === 'client' && type === 'offer'
           ? sdp.replace(/^a=setup:actpass(?=\r?$)/m, 'a=setup:active')
           : sdp;
-      this.#emit({ type: 'description', sdp: out, sdpType: type });
+      this.#emit({ type: 'description', sdp: out, sdpType: type, ...(gen > 0 && { gen }) });
     });
     const startedAt = Date.now();
     pc.onLocalCandidate((candidate, mid) => {
+      if (!current()) return;
       noteType(this.#localTypes, candidate);
       // Relay candidates wait (see relayCandidateDelayMs): the peer cannot reach our relay, nor
       // open its NAT toward it, before it knows it, so direct pairs get to win first.
       const wait = / typ relay\b/.test(candidate)
         ? startedAt + this.#host.options.relayCandidateDelayMs - Date.now()
         : 0;
-      if (wait <= 0) this.#emit({ type: 'candidate', candidate, mid });
-      else setTimeout(() => this.#emit({ type: 'candidate', candidate, mid }), wait).unref();
+      const signal = { type: 'candidate', candidate, mid, ...(gen > 0 && { gen }) };
+      if (wait <= 0) this.#emit(signal);
+      else setTimeout(() => current() && this.#emit(signal), wait).unref();
+    });
+    pc.onIceStateChange((state) => {
+      if (current() && (state === 'connected' || state === 'completed')) this.#iceConnected = true;
     });
     pc.onStateChange((state) => {
-      if (state === 'failed' || state === 'closed') {
-        this.#fail(
-          new TransportError(
-            'TRANSPORT_CONNECT_FAILED',
-            `datachannel: connection ${state} (${this.#stateText()})`,
-          ),
-        );
-      }
+      if (current() && (state === 'failed' || state === 'closed')) this.#pcDown(state);
     });
     if (this.#role === 'client') {
       // Reliable and ordered are the defaults (no maxRetransmits/maxPacketLifeTime/unordered).
       const dc = pc.createDataChannel(CHANNEL_LABEL);
       this.#dc = dc;
-      dc.onOpen(() => this.#succeed(dc));
-      dc.onClosed(() =>
-        this.#fail(new TransportError('TRANSPORT_CONNECT_FAILED', 'datachannel: channel closed')),
-      );
+      dc.onOpen(() => current() && this.#succeed(dc));
+      dc.onClosed(() => {
+        if (current())
+          this.#fail(new TransportError('TRANSPORT_CONNECT_FAILED', 'datachannel: channel closed'));
+      });
     } else {
       pc.onDataChannel((dc) => {
-        if (this.#dc !== undefined || this.#settled || dc.getLabel() !== CHANNEL_LABEL) {
+        if (!current() || this.#dc !== undefined || this.#settled || dc.getLabel() !== CHANNEL_LABEL) {
           safe(() => dc.close(), undefined);
           return;
         }
@@ -195,6 +229,57 @@ export class DataChannelSession implements TransportSession {
         if (dc.isOpen()) this.#succeed(dc);
         else dc.onOpen(() => this.#succeed(dc));
       });
+    }
+  }
+
+  /** The current PeerConnection failed or closed before the channel opened. */
+  #pcDown(state: string): void {
+    if (this.#settled) return;
+    const err = new TransportError(
+      'TRANSPORT_CONNECT_FAILED',
+      `datachannel: connection ${state} (${this.#stateText()})`,
+    );
+    // A late failure before ICE connected is one of reachability: a second try would only
+    // double it (a NAT-only connect with the TURN server down would take twice as long to fail).
+    const early = Date.now() - this.#pcStartedAt < EARLY_FAILURE_MS;
+    if ((!this.#iceConnected && !early) || this.#restarts >= MAX_RESTARTS) {
+      this.#fail(err);
+      return;
+    }
+    if (this.#role === 'client') {
+      this.#restart(this.#gen + 1);
+      return;
+    }
+    // The host waits for the client's new offer (it saw the same failure).
+    if (this.#restartWait === undefined) {
+      this.#restartWait = setTimeout(() => this.#fail(err), RESTART_WAIT_MS);
+      this.#restartWait.unref();
+    }
+  }
+
+  /** Replaces the PeerConnection by a new one of generation `gen`; the client's sends a new offer. */
+  #restart(gen: number): void {
+    this.#restarts += 1;
+    this.#gen = gen;
+    clearTimeout(this.#restartWait);
+    this.#restartWait = undefined;
+    const oldDc = this.#dc;
+    const oldPc = this.#pc;
+    this.#dc = undefined;
+    this.#pc = undefined;
+    this.#haveRemoteDescription = false;
+    this.#earlyCandidates = [];
+    this.#candidateRetries = 0;
+    if (oldDc !== undefined) safe(() => oldDc.close(), undefined);
+    if (oldPc !== undefined) safe(() => oldPc.close(), undefined);
+    try {
+      this.#start();
+    } catch (cause) {
+      this.#fail(
+        new TransportError('TRANSPORT_CONNECT_FAILED', `datachannel: cannot restart: ${String(cause)}`, {
+          cause,
+        }),
+      );
     }
   }
 
@@ -339,6 +424,8 @@ export class DataChannelSession implements TransportSession {
   #cleanupAttempt(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#restartWait);
+    this.#restartWait = undefined;
     this.#abortSignal.removeEventListener('abort', this.#onAbort);
   }
 }

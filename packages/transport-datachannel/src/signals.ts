@@ -6,6 +6,8 @@ import { z } from 'zod';
 export const MAX_SDP_BYTES = 16 * 1024;
 /** Upper bound on one ICE candidate line. */
 export const MAX_CANDIDATE_BYTES = 1024;
+/** Restarts a session makes at most (each one a new PeerConnection generation). */
+export const MAX_RESTARTS = 1;
 
 // No control characters except the SDP's own CR/LF; no NUL anywhere.
 const sdpText = z
@@ -14,10 +16,17 @@ const sdpText = z
   .max(MAX_SDP_BYTES)
   .regex(/^[\x20-\x7e\r\n\t]+$/, 'SDP must be printable ASCII');
 
+/**
+ * Which PeerConnection of the session a signal belongs to: 0 (absent) for the first, 1 after the
+ * client restarted it once (see DataChannelSession). Signals of an older one are dropped.
+ */
+const generation = z.number().int().min(1).max(MAX_RESTARTS).optional();
+
 const descriptionSignal = z.strictObject({
   type: z.literal('description'),
   sdp: sdpText,
   sdpType: z.enum(['offer', 'answer']),
+  gen: generation,
 });
 
 const candidateSignal = z.strictObject({
@@ -31,6 +40,7 @@ const candidateSignal = z.strictObject({
     .min(1)
     .max(32)
     .regex(/^[\x21-\x7e]+$/),
+  gen: generation,
 });
 
 const dataChannelSignal = z.discriminatedUnion('type', [descriptionSignal, candidateSignal]);

@@ -45,6 +45,81 @@ describe('tampered SDP fingerprint', () => {
     });
   }
 
+  for (const victim of ['host', 'client'] as const) {
+    it(`a DTLS failure after ICE connected (${victim}'s first fingerprint rewritten) is retried once on a new PeerConnection, and connects`, async () => {
+      // What a DTLS flight from another association on a busy host does (certificate verify
+      // failed, then state failed): here forced by rewriting the first generation only.
+      const seen: Array<{ from: string; type: unknown; gen: unknown }> = [];
+      const { hostSession, clientSession } = startPair(transport, transport, {
+        filter: (from, s: TransportSignal) => {
+          seen.push({ from, type: s.type, gen: s.gen });
+          return from === victim &&
+            s.type === 'description' &&
+            s.gen === undefined &&
+            typeof s.sdp === 'string'
+            ? { ...s, sdp: tamper(s.sdp) }
+            : s;
+        },
+      });
+      const [host, client] = await Promise.all([hostSession.connected, clientSession.connected]);
+      try {
+        assert.deepEqual(
+          seen.filter((x) => x.type === 'description').map((x) => `${x.from}:${String(x.gen ?? 0)}`),
+          ['client:0', 'host:0', 'client:1', 'host:1'],
+        );
+        // The binding both sides MAC is the second PeerConnection's, and it mirrors.
+        assert.deepEqual(host.binding(), { local: client.binding().remote, remote: client.binding().local });
+        const got = new Promise<Uint8Array>((r) => host.once('message', r));
+        await client.send(Buffer.from('after restart'));
+        assert.equal(Buffer.from(await got).toString(), 'after restart');
+      } finally {
+        client.close();
+        host.close();
+      }
+    });
+  }
+
+  it('a signal of a generation the session never reached is refused as TRANSPORT_BAD_SIGNAL', () => {
+    const { hostSession, clientSession } = startPair(transport, transport, { filter: () => undefined });
+    try {
+      // A host never restarts on its own, so a client is never sent generation 1 first; a host
+      // only takes generation 1 as a new offer.
+      assert.throws(
+        () =>
+          clientSession.handleSignal({
+            type: 'candidate',
+            candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
+            mid: '0',
+            gen: 1,
+          }),
+        (e) => isAppError(e, 'TRANSPORT_BAD_SIGNAL'),
+      );
+      assert.throws(
+        () =>
+          hostSession.handleSignal({
+            type: 'candidate',
+            candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
+            mid: '0',
+            gen: 1,
+          }),
+        (e) => isAppError(e, 'TRANSPORT_BAD_SIGNAL'),
+      );
+      assert.throws(
+        () =>
+          hostSession.handleSignal({
+            type: 'candidate',
+            candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
+            mid: '0',
+            gen: 2,
+          }),
+        (e) => isAppError(e, 'TRANSPORT_BAD_SIGNAL'),
+      );
+    } finally {
+      hostSession.close();
+      clientSession.close();
+    }
+  });
+
   it('remoteFingerprint() is computed from the certificate seen in DTLS, not copied from the SDP', async () => {
     // Proof of the binding's premise, at the native layer: with libdatachannel's own check
     // switched off, a tampered SDP still connects, and remoteFingerprint() reports the real
