@@ -103,15 +103,7 @@ export class DataChannelSession implements TransportSession {
         ),
       );
     }, host.options.connectTimeoutMs);
-    try {
-      this.#start();
-    } catch (cause) {
-      this.#fail(
-        new TransportError('TRANSPORT_CONNECT_FAILED', `datachannel: cannot start: ${String(cause)}`, {
-          cause,
-        }),
-      );
-    }
+    this.#startOrFail('start');
   }
 
   onSignal(listener: (signal: TransportSignal) => void): void {
@@ -263,24 +255,33 @@ export class DataChannelSession implements TransportSession {
     this.#gen = gen;
     clearTimeout(this.#restartWait);
     this.#restartWait = undefined;
-    const oldDc = this.#dc;
-    const oldPc = this.#pc;
+    this.#closeNative();
     this.#dc = undefined;
     this.#pc = undefined;
     this.#haveRemoteDescription = false;
     this.#earlyCandidates = [];
     this.#candidateRetries = 0;
-    if (oldDc !== undefined) safe(() => oldDc.close(), undefined);
-    if (oldPc !== undefined) safe(() => oldPc.close(), undefined);
+    this.#startOrFail('restart');
+  }
+
+  #startOrFail(what: 'start' | 'restart'): void {
     try {
       this.#start();
     } catch (cause) {
       this.#fail(
-        new TransportError('TRANSPORT_CONNECT_FAILED', `datachannel: cannot restart: ${String(cause)}`, {
+        new TransportError('TRANSPORT_CONNECT_FAILED', `datachannel: cannot ${what}: ${String(cause)}`, {
           cause,
         }),
       );
     }
+  }
+
+  /** Closes the current DataChannel and PeerConnection (their callbacks then see a stale pc). */
+  #closeNative(): void {
+    const dc = this.#dc;
+    const pc = this.#pc;
+    if (dc !== undefined) safe(() => dc.close(), undefined);
+    if (pc !== undefined) safe(() => pc.close(), undefined);
   }
 
   #handleDescription(
@@ -411,10 +412,7 @@ export class DataChannelSession implements TransportSession {
     if (this.#settled) return;
     this.#settled = true;
     this.#cleanupAttempt();
-    const dc = this.#dc;
-    const pc = this.#pc;
-    if (dc !== undefined) safe(() => dc.close(), undefined);
-    if (pc !== undefined) safe(() => pc.close(), undefined);
+    this.#closeNative();
     this.#earlyCandidates = [];
     this.#outbox = [];
     this.#host.onSessionDone(this);

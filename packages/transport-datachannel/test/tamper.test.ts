@@ -84,36 +84,22 @@ describe('tampered SDP fingerprint', () => {
     try {
       // A host never restarts on its own, so a client is never sent generation 1 first; a host
       // only takes generation 1 as a new offer.
-      assert.throws(
-        () =>
-          clientSession.handleSignal({
-            type: 'candidate',
-            candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
-            mid: '0',
-            gen: 1,
-          }),
-        (e) => isAppError(e, 'TRANSPORT_BAD_SIGNAL'),
-      );
-      assert.throws(
-        () =>
-          hostSession.handleSignal({
-            type: 'candidate',
-            candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
-            mid: '0',
-            gen: 1,
-          }),
-        (e) => isAppError(e, 'TRANSPORT_BAD_SIGNAL'),
-      );
-      assert.throws(
-        () =>
-          hostSession.handleSignal({
-            type: 'candidate',
-            candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
-            mid: '0',
-            gen: 2,
-          }),
-        (e) => isAppError(e, 'TRANSPORT_BAD_SIGNAL'),
-      );
+      const candidate = (gen: number) => ({
+        type: 'candidate',
+        candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
+        mid: '0',
+        gen,
+      });
+      for (const [session, gen] of [
+        [clientSession, 1],
+        [hostSession, 1],
+        [hostSession, 2],
+      ] as const) {
+        assert.throws(
+          () => session.handleSignal(candidate(gen)),
+          (e) => isAppError(e, 'TRANSPORT_BAD_SIGNAL'),
+        );
+      }
     } finally {
       hostSession.close();
       clientSession.close();

@@ -141,9 +141,6 @@ export function x25519(scalar: Uint8Array, u: Uint8Array): Uint8Array | undefine
 export interface PakeResult {
   readonly transcript: Uint8Array;
   readonly ke: Uint8Array;
-  readonly ka: Uint8Array;
-  readonly kcA: Uint8Array;
-  readonly kcB: Uint8Array;
   /** Our confirmation MAC, to send. */
   readonly confirm: Uint8Array;
   /** Checks the peer's confirmation MAC in constant time. */
@@ -225,9 +222,6 @@ export class CPace {
     return {
       transcript,
       ke,
-      ka,
-      kcA,
-      kcB,
       confirm,
       verifyPeerConfirm: (mac) => constantTimeEqual(mac, expected),
     };

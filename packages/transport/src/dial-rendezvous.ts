@@ -15,7 +15,7 @@ import {
 import { parseResumeTicket, type ResumeTicket, resumeMac, ticketFromKeys } from './resume.js';
 import { SignalClient } from './signal-client.js';
 
-import type { Transport } from './transport.js';
+import { raceDelay, type Transport } from './transport.js';
 import { TransportError } from './transport-error.js';
 import { fetchTurnIceServers } from './turn-ice-servers.js';
 
@@ -86,8 +86,7 @@ export async function dialRendezvous(opts: DialRendezvousOptions): Promise<DialR
     client = await SignalClient.connect(signalUrl, { signal: ac.signal });
     // A transport the race holds back is prepared only if it starts: loading it now would take
     // CPU from the one that usually wins.
-    for (const t of opts.transports)
-      if (opts.transports.length === 1 || !((t.raceDelayMs ?? 0) > 0)) t.prepare?.('client');
+    for (const t of opts.transports) if (raceDelay(t, opts.transports.length) === 0) t.prepare?.('client');
     // Short-lived TURN credentials, fetched while the PAKE runs; never rejects ([] without TURN).
     const iceServers = fetchTurnIceServers(client);
     const joining = client.join(nameplate);

@@ -3,7 +3,7 @@ import type { SessionKeys } from './key-schedule.js';
 import type { PeerChannel, TransportKind } from './peer-channel.js';
 import { decodeRoomMessage, encodeRoomMessage, type RoomMessage } from './rendezvous-messages.js';
 import { SealedChannel } from './sealed-channel.js';
-import type { Transport, TransportSession, TransportSignal } from './transport.js';
+import { raceDelay, type Transport, type TransportSession, type TransportSignal } from './transport.js';
 import { TransportError } from './transport-error.js';
 
 /** The one-byte message the host sends on the channel it picked; the client takes the first channel that carries it. */
@@ -221,10 +221,8 @@ export class PeerLink {
    * kind can start the moment the client wants it.
    */
   #scheduleSession(kind: TransportKind, raceSize: number): void {
-    const delay =
-      this.#opts.role === 'client' && raceSize > 1
-        ? (this.#opts.transports.find((t) => t.kind === kind)?.raceDelayMs ?? 0)
-        : 0;
+    const transport = this.#opts.transports.find((t) => t.kind === kind);
+    const delay = this.#opts.role === 'client' && transport ? raceDelay(transport, raceSize) : 0;
     if (delay <= 0) {
       this.#startSession(kind);
       return;

@@ -58,3 +58,8 @@ export interface Transport {
   /** Releases listeners and native state shared by sessions (node-datachannel `cleanup()`). */
   close(): Promise<void>;
 }
+
+/** How long a race of `raceSize` transports holds `t` back: its `raceDelayMs`, none when it runs alone. */
+export function raceDelay(t: Transport, raceSize: number): number {
+  return raceSize > 1 ? Math.max(0, t.raceDelayMs ?? 0) : 0;
+}

@@ -1,4 +1,4 @@
-import { type Transport, type TransportKind, warmUpRendezvous } from '@wormhole/transport';
+import { raceDelay, type Transport, type TransportKind, warmUpRendezvous } from '@wormhole/transport';
 import { dataChannelTransport } from '@wormhole/transport-datachannel';
 import { tlsTransport } from '@wormhole/transport-tls';
 import { webTransportTransport } from '@wormhole/transport-webtransport';
@@ -36,7 +36,7 @@ export function createTransports(config: TransportConfig = {}): Transport[] {
   // with the connection of a process that connects right away (the CLI).
   setTimeout(() => {
     warmUpRendezvous();
-    for (const t of out) if (out.length === 1 || !((t.raceDelayMs ?? 0) > 0)) t.prepare?.('client');
+    for (const t of out) if (raceDelay(t, out.length) === 0) t.prepare?.('client');
   }, 0).unref();
   for (const kind of config.kinds ?? DEFAULT_TRANSPORT_KINDS) {
     let t: Transport;
