@@ -28,6 +28,7 @@
 #include <fuse_lowlevel.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@
 #include <sys/statvfs.h>
 #include <fcntl.h>
 #include <sys/uio.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #ifdef WH_HAVE_UV
 #include <uv.h>
 #endif
@@ -63,6 +66,58 @@ enum {
 // Attribute layout in the Float64Arrays JavaScript passes (keep in sync with lowlevel-ops.ts).
 enum { A_MODE, A_SIZE, A_MTIME, A_ATIME, A_CTIME, A_NLINK, A_UID, A_GID, A_BLOCKS, A_FIELDS };
 
+// FUSE passthrough (kernel >= 6.9, protocol 7.40). libfuse 3.14 predates it, so the INIT
+// reply and passthrough open replies are written here; the layouts are the kernel's ABI.
+#define WH_FUSE_INIT 26
+#define WH_INIT_EXT (1u << 30)
+#define WH_WRITEBACK_CACHE (1u << 16)
+#define WH_FLAGS2_PASSTHROUGH (1u << 5)  // FUSE_PASSTHROUGH is bit 37 of the 64-bit flags
+#define WH_FOPEN_NOFLUSH (1u << 5)
+#define WH_FOPEN_PASSTHROUGH (1u << 7)
+struct wh_in_header {
+  uint32_t len, opcode;
+  uint64_t unique, nodeid;
+  uint32_t uid, gid, pid;
+  uint16_t total_extlen, padding;
+};
+struct wh_out_header {
+  uint32_t len;
+  int32_t error;
+  uint64_t unique;
+};
+struct wh_init_in {
+  uint32_t major, minor, max_readahead, flags, flags2, unused[11];
+};
+struct wh_init_out {
+  uint32_t major, minor, max_readahead, flags;
+  uint16_t max_background, congestion_threshold;
+  uint32_t max_write, time_gran;
+  uint16_t max_pages, map_alignment;
+  uint32_t flags2, max_stack_depth;
+  uint32_t unused[6];
+};
+struct wh_open_out {
+  uint64_t fh;
+  uint32_t open_flags;
+  int32_t backing_id;
+};
+struct wh_backing_map {
+  int32_t fd;
+  uint32_t flags;
+  uint64_t padding;
+};
+#define WH_IOC_BACKING_OPEN _IOW(229, 1, struct wh_backing_map)
+#define WH_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+
+// How an open file was answered; kept per node because the kernel refuses to mix a
+// passthrough open with a page-cache open of the same inode (ETXTBSY), and every passthrough
+// open of one inode must name the same backing file (EBUSY).
+enum { OPEN_CACHED = 1, OPEN_PASSTHROUGH = 2 };
+typedef struct {
+  uint64_t fh;
+  uint8_t mode;
+} open_rec_t;
+
 // d_ino of names whose node the kernel has not looked up (as libfuse's high-level API does).
 #define UNKNOWN_INO 0xffffffffu
 #define SLOT_BITS 22
@@ -77,6 +132,11 @@ typedef struct node {
   char *name;
   struct node *next_id;
   struct node *next_name;
+  open_rec_t *opens;  // open files of this node, with how each was answered
+  uint32_t nopens, cap_opens;
+  uint32_t cached_opens, pt_opens;
+  int32_t backing_id;  // > 0 while pt_opens > 0
+  char *backing_path;
 } node_t;
 
 typedef struct {
@@ -87,6 +147,7 @@ typedef struct {
   char *name;
   uint64_t parent2;  // rename: to
   char *name2;
+  uint64_t unique;  // the kernel's request id (main loop only): for replies written here
   uint32_t next_free;
 } slot_t;
 
@@ -126,6 +187,11 @@ typedef struct mount {
   pthread_mutex_t lock;
   int closed;  // after destroy: replies are refused
   int readonly;
+  int pt_want;         // asked for passthrough at mount
+  int passthrough;     // the kernel agreed to it in INIT
+  int init_seen;
+  uint64_t cur_unique;  // of the request being processed (main loop)
+  double pt_total;      // passthrough opens answered
 
   node_t **by_id;
   node_t **by_name;
@@ -232,6 +298,8 @@ static void maybe_free(mount_t *m, node_t *n) {
     node_t *parent = n->parent;
     parent->children--;
     free(n->name);
+    free(n->opens);
+    free(n->backing_path);
     free(n);
     m->count--;
     n = parent;
@@ -319,6 +387,7 @@ static double add_pending(mount_t *m, fuse_req_t req, uint8_t op, uint64_t paren
   s->name = name ? strdup(name) : NULL;
   s->parent2 = parent2;
   s->name2 = name2 ? strdup(name2) : NULL;
+  s->unique = m->cur_unique;
   return (double)s->gen * (double)(1u << SLOT_BITS) + (double)i;
 }
 
@@ -508,7 +577,49 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   queue(M(req), req, OP_READ, ino, NULL, 0, NULL, (double)fi->fh, (double)off, (double)size, 0, 0, NULL, 0);
 }
 
+// ---------- open files (callers hold m->lock) ----------
+
+static int add_open(node_t *n, uint64_t fh, uint8_t mode) {
+  if (n->nopens == n->cap_opens) {
+    uint32_t cap = n->cap_opens ? n->cap_opens * 2 : 4;
+    open_rec_t *o = realloc(n->opens, cap * sizeof(open_rec_t));
+    if (!o) return -1;
+    n->opens = o;
+    n->cap_opens = cap;
+  }
+  n->opens[n->nopens].fh = fh;
+  n->opens[n->nopens].mode = mode;
+  n->nopens++;
+  if (mode == OPEN_CACHED) n->cached_opens++;
+  if (mode == OPEN_PASSTHROUGH) n->pt_opens++;
+  return 0;
+}
+
+// The last passthrough close drops the backing file's registration (the kernel keeps its own
+// reference for files still being torn down).
+static void drop_open(mount_t *m, node_t *n, uint64_t fh) {
+  for (uint32_t i = 0; i < n->nopens; i++) {
+    if (n->opens[i].fh != fh) continue;
+    uint8_t mode = n->opens[i].mode;
+    n->opens[i] = n->opens[--n->nopens];
+    if (mode == OPEN_CACHED && n->cached_opens) n->cached_opens--;
+    if (mode == OPEN_PASSTHROUGH && n->pt_opens && --n->pt_opens == 0) {
+      uint32_t id = (uint32_t)n->backing_id;
+      if (m->se) ioctl(fuse_session_fd(m->se), WH_IOC_BACKING_CLOSE, &id);
+      n->backing_id = 0;
+      free(n->backing_path);
+      n->backing_path = NULL;
+    }
+    return;
+  }
+}
+
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  mount_t *m = M(req);
+  pthread_mutex_lock(&m->lock);
+  node_t *n = find_id(m, ino);
+  if (n) drop_open(m, n, fi->fh);
+  pthread_mutex_unlock(&m->lock);
   queue(M(req), req, OP_RELEASE, ino, NULL, 0, NULL, (double)fi->fh, 0, 0, 0, 0, NULL, 0);
 }
 
@@ -791,6 +902,51 @@ static void main_end(mount_t *m, int rc) {
     call_js_exit(m->env, fn, m, (void *)(intptr_t)rc);
 }
 
+// libfuse 3.14 answers INIT without knowing passthrough. Its reply is caught in a pipe (the
+// session's fd number briefly names the pipe), then sent on with passthrough asked for: same
+// negotiation otherwise, one file system stacked below (the backing files' ext4 & co.).
+static void init_with_passthrough(mount_t *m, size_t len) {
+  const struct wh_in_header *ih = m->buf.mem;
+  const struct wh_init_in *in = (const void *)(ih + 1);
+  int offered = len >= sizeof *ih + sizeof *in && (in->flags & WH_INIT_EXT) && (in->flags2 & WH_FLAGS2_PASSTHROUGH);
+  int fd = fuse_session_fd(m->se);
+  int p[2] = {-1, -1};
+  int saved = offered ? dup(fd) : -1;
+  if (saved < 0 || pipe2(p, O_CLOEXEC) != 0 || dup2(p[1], fd) < 0) {
+    if (saved >= 0) close(saved);
+    if (p[0] >= 0) close(p[0]), close(p[1]);
+    fuse_session_process_buf(m->se, &m->buf);
+    return;
+  }
+  fuse_session_process_buf(m->se, &m->buf);
+  dup3(saved, fd, O_CLOEXEC);
+  close(saved);
+  close(p[1]);
+  union {
+    char bytes[512];
+    struct wh_out_header h;
+  } out;
+  memset(&out, 0, sizeof out);
+  ssize_t n = read(p[0], out.bytes, sizeof out.bytes);
+  close(p[0]);
+  if (n < (ssize_t)sizeof(struct wh_out_header)) {
+    // libfuse wrote nothing: the kernel still needs its one answer.
+    struct wh_out_header e = {sizeof e, -EPROTO, ih->unique};
+    if (write(fd, &e, sizeof e) < 0) {}
+    return;
+  }
+  struct wh_init_out *io = (void *)(out.bytes + sizeof(struct wh_out_header));
+  size_t full = sizeof(struct wh_out_header) + sizeof(struct wh_init_out);
+  if (out.h.error == 0 && (size_t)n >= sizeof(struct wh_out_header) + offsetof(struct wh_init_out, max_stack_depth) &&
+      (io->flags & WH_INIT_EXT) && !(io->flags & WH_WRITEBACK_CACHE)) {
+    io->flags2 |= WH_FLAGS2_PASSTHROUGH;
+    io->max_stack_depth = 1;
+    out.h.len = (uint32_t)((size_t)n > full ? (size_t)n : full);
+    m->passthrough = 1;
+  }
+  if (write(fd, out.bytes, out.h.len) < 0) m->passthrough = 0;
+}
+
 static void main_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   mount_t *m = h->data;
@@ -813,7 +969,20 @@ static void main_readable(uv_poll_t *h, int status, int events) {
       rc = res;
       break;
     }
+    if (!(m->buf.flags & FUSE_BUF_IS_FD) && (size_t)res >= sizeof(struct wh_in_header)) {
+      const struct wh_in_header *ih = m->buf.mem;
+      m->cur_unique = ih->unique;
+      if (!m->init_seen && ih->opcode == WH_FUSE_INIT) {
+        m->init_seen = 1;
+        if (m->pt_want) {
+          init_with_passthrough(m, (size_t)res);
+          m->cur_unique = 0;
+          continue;
+        }
+      }
+    }
     fuse_session_process_buf(m->se, &m->buf);
+    m->cur_unique = 0;
     // A handler that destroyed the mount (it stops this poll) leaves nothing to read from.
     if (m->closed) break;
     if (fuse_session_exited(m->se)) ended = 1;
@@ -919,10 +1088,10 @@ static void to_stat(const double *a, uint64_t ino, struct stat *st) {
   }
 }
 
-// mount(mountpoint, options[], readonly, onOp, onExit, threadLoop?) -> handle
+// mount(mountpoint, options[], readonly, onOp, onExit, threadLoop?, passthrough?) -> handle
 static napi_value js_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) {
     napi_throw_type_error(env, "FUSE_NATIVE", "mount(mountpoint, options, readonly, onOp, onExit)");
@@ -935,6 +1104,8 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, argv[2], &ro);
   bool thread_loop = false;
   if (argc > 5) napi_get_value_bool(env, argv[5], &thread_loop);
+  bool pt = false;
+  if (argc > 6) napi_get_value_bool(env, argv[6], &pt);
   if (!mountpoint) {
     napi_throw_type_error(env, "FUSE_NATIVE", "bad mountpoint");
     return NULL;
@@ -950,6 +1121,8 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   m->root.parent = &m->root;
   m->free_head = UINT32_MAX;
   m->readonly = ro;
+  // Passthrough needs the request ids the main loop sees, and serves reads only.
+  m->pt_want = pt && ro && !thread_loop;
   pthread_mutex_init(&m->lock, NULL);
   pthread_cond_init(&m->inval_cond, NULL);
 
@@ -1072,6 +1245,8 @@ static napi_value js_destroy(napi_env env, napi_callback_info info) {
     for (node_t *n = m->by_id[b], *next; n; n = next) {
       next = n->next_id;
       free(n->name);
+      free(n->opens);
+      free(n->backing_path);
       free(n);
     }
   free(m->by_id);
@@ -1227,26 +1402,90 @@ static napi_value js_reply_attr(napi_env env, napi_callback_info info) {
   return ret_bool(env, true);
 }
 
-// replyOpen(handle, id, fh, keepCache)
+// Registers `path` as the backing file of node `n` (opened read-only here; the kernel keeps
+// its own reference). 0 when the kernel refused it (not root, a stacked file system, ...).
+static int32_t open_backing(mount_t *m, const char *path) {
+  int bfd = open(path, O_RDONLY | O_CLOEXEC);
+  if (bfd < 0) return 0;
+  struct wh_backing_map map = {bfd, 0, 0};
+  int id = ioctl(fuse_session_fd(m->se), WH_IOC_BACKING_OPEN, &map);
+  close(bfd);
+  return id > 0 ? id : 0;
+}
+
+// replyOpen(handle, id, fh, keepCache, backingPath?): a read-only mount that negotiated
+// passthrough answers with the backing file, so the kernel reads it directly (no request per
+// read, and its page cache is the local file's). An inode already open the other way keeps
+// that way (the kernel refuses to mix the two: ETXTBSY one way, EIO the other): page-cache
+// opens stay page-cache, passthrough opens share the inode's backing file. A newer version gets
+// a new inode instead (see invalidate).
 static napi_value js_reply_open(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
+  napi_value argv[5];
   mount_t *m;
   slot_t s;
+  size_t argc = 5;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return ret_bool(env, false);
   if (!begin_reply(env, info, 4, argv, &m, &s)) return ret_bool(env, false);
-  struct fuse_file_info fi;
-  memset(&fi, 0, sizeof fi);
-  double fh = get_double(env, argv[2]);
-  fi.fh = fh >= 0 ? (uint64_t)fh : 0;
+  double fhd = get_double(env, argv[2]);
+  uint64_t fh = fhd >= 0 ? (uint64_t)fhd : 0;
   bool keep = false;
   napi_get_value_bool(env, argv[3], &keep);
-  fi.keep_cache = keep;
-  // Read-only: close() need not ask us anything (FOPEN_NOFLUSH, kernel >= 5.16; older kernels
-  // ignore it and get ENOSYS from ll_flush once). The first close of a mount's life otherwise
-  // waits for a FLUSH round trip, often behind the chunk its open prefetched.
-  fi.noflush = m->readonly;
-  if (fuse_reply_open(s.req, &fi) != 0) {
-    // Interrupted open: the kernel will not release it. Nothing to undo here; the FileSystem's
-    // handle leaks until unmount, as with any FUSE server.
+  char *backing = NULL;
+  napi_valuetype t = napi_undefined;
+  if (argc > 4) napi_typeof(env, argv[4], &t);
+  if (t == napi_string) backing = get_string(env, argv[4]);
+
+  uint8_t mode = OPEN_CACHED;
+  int32_t backing_id = 0;
+  pthread_mutex_lock(&m->lock);
+  node_t *n = find_id(m, s.parent);
+  if (n && n->pt_opens > 0) {
+    mode = OPEN_PASSTHROUGH;
+    backing_id = n->backing_id;
+  } else if (n && backing && m->passthrough && m->readonly && s.unique && n->cached_opens == 0) {
+    backing_id = open_backing(m, backing);
+    if (backing_id > 0) {
+      mode = OPEN_PASSTHROUGH;
+      n->backing_id = backing_id;
+      n->backing_path = backing;
+      backing = NULL;
+    }
+  }
+  if (n && add_open(n, fh, mode) != 0) n = NULL;
+  pthread_mutex_unlock(&m->lock);
+  free(backing);
+  int rc;
+  if (mode == OPEN_PASSTHROUGH && n) {
+    struct {
+      struct wh_out_header h;
+      struct wh_open_out o;
+    } r;
+    memset(&r, 0, sizeof r);
+    r.h.len = sizeof r;
+    r.h.unique = s.unique;
+    r.o.fh = fh;
+    r.o.open_flags = WH_FOPEN_PASSTHROUGH | WH_FOPEN_NOFLUSH;
+    r.o.backing_id = backing_id;
+    rc = write(fuse_session_fd(m->se), &r, sizeof r) == (ssize_t)sizeof r ? 0 : -errno;
+    fuse_reply_none(s.req);
+    if (rc == 0) m->pt_total++;
+  } else {
+    struct fuse_file_info fi;
+    memset(&fi, 0, sizeof fi);
+    fi.fh = fh;
+    fi.keep_cache = keep && mode == OPEN_CACHED;
+    // Read-only: close() need not ask us anything (FOPEN_NOFLUSH, kernel >= 5.16; older kernels
+    // ignore it and get ENOSYS from ll_flush once). The first close of a mount's life otherwise
+    // waits for a FLUSH round trip, often behind the chunk its open prefetched.
+    fi.noflush = m->readonly;
+    rc = fuse_reply_open(s.req, &fi);
+  }
+  if (rc != 0 && n) {
+    // Interrupted open: the kernel will not release it. The FileSystem's handle leaks until
+    // unmount, as with any FUSE server; the node's record of it goes now.
+    pthread_mutex_lock(&m->lock);
+    drop_open(m, n, fh);
+    pthread_mutex_unlock(&m->lock);
   }
   free_slot_names(&s);
   return ret_bool(env, true);
@@ -1427,6 +1666,11 @@ static napi_value js_invalidate(napi_env env, napi_callback_info info) {
     last = part;
     n = find_name(m, n->id, part);
   }
+  // A file open in passthrough keeps reading its backing file, and the kernel makes every
+  // open of that inode do so too. So the name leaves the table: its next lookup creates a new
+  // node (a new inode for the kernel) that opens the new version, while the open files finish
+  // on the old one.
+  if (n && n->pt_opens > 0) unhash_name(m, n);
   inval_t *q = NULL;
   if (n || (parent && last)) {
     q = calloc(1, sizeof(inval_t));
@@ -1448,7 +1692,7 @@ static napi_value js_invalidate(napi_env env, napi_callback_info info) {
   return ret_bool(env, n != NULL);
 }
 
-// stats(handle) -> [nodes, pending]
+// stats(handle) -> [nodes, pending, passthrough negotiated (0/1), passthrough opens answered]
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1461,12 +1705,13 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   for (uint32_t i = 0; i < m->nslots; i++)
     if (m->slots[i].req) pending++;
   pthread_mutex_unlock(&m->lock);
+  double vals[4] = {nodes, pending, m->passthrough, m->pt_total};
   napi_value arr, v;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_create_double(env, nodes, &v);
-  napi_set_element(env, arr, 0, v);
-  napi_create_double(env, pending, &v);
-  napi_set_element(env, arr, 1, v);
+  napi_create_array_with_length(env, 4, &arr);
+  for (uint32_t i = 0; i < 4; i++) {
+    napi_create_double(env, vals[i], &v);
+    napi_set_element(env, arr, i, v);
+  }
   return arr;
 }
 

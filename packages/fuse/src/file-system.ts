@@ -57,6 +57,13 @@ export interface FileSystem {
    * copied into one buffer.
    */
   readv?(path: string, fh: number, offset: number, length: number): Promise<Uint8Array[]>;
+  /**
+   * Optional: a local file holding exactly the bytes of the file `fh` opened (asked right after
+   * `open`). A read-only libfuse3 mount whose kernel offers FUSE passthrough (Linux >= 6.9, as
+   * root) hands it to the kernel, which then reads that file itself: no read of this open
+   * reaches the FileSystem, and the page cache is the local file's.
+   */
+  passthroughPath?(fh: number): string | undefined;
   release(path: string, fh: number): Promise<void>;
   readlink(path: string): Promise<string>;
   statfs(): Promise<StatFs>;

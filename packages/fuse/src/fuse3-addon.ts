@@ -38,6 +38,8 @@ export interface Fuse3Addon {
     onOp: Fuse3OpHandler,
     onExit: (rc: number) => void,
     threadLoop?: boolean,
+    /** Negotiate FUSE passthrough (read-only main-loop mounts; the kernel may decline). */
+    passthrough?: boolean,
   ): Fuse3Handle;
   exit(h: Fuse3Handle): void;
   destroy(h: Fuse3Handle): void;
@@ -59,7 +61,11 @@ export interface Fuse3Addon {
     keepCache: boolean,
   ): boolean;
   replyAttr(h: Fuse3Handle, id: number, attr: Float64Array, attrTimeoutS: number): boolean;
-  replyOpen(h: Fuse3Handle, id: number, fh: number, keepCache: boolean): boolean;
+  /**
+   * `backingPath`: a local file with the open file's bytes, for a passthrough open (used only
+   * when the mount negotiated passthrough and the kernel accepts the file; otherwise a normal open).
+   */
+  replyOpen(h: Fuse3Handle, id: number, fh: number, keepCache: boolean, backingPath?: string): boolean;
   replyData(h: Fuse3Handle, id: number, data: Uint8Array): boolean;
   /** One gather write of consecutive pieces (at most 256). */
   replyDataV(h: Fuse3Handle, id: number, parts: Uint8Array[]): boolean;
@@ -76,8 +82,8 @@ export interface Fuse3Addon {
   ): boolean;
   /** Drops the kernel's cached attributes, data and name of `path`; true when the kernel knew it. */
   invalidate(h: Fuse3Handle, path: string): boolean;
-  /** [inodes the kernel holds, requests waiting for a reply] */
-  stats(h: Fuse3Handle): [number, number];
+  /** [inodes the kernel holds, requests waiting for a reply, passthrough negotiated (0/1), passthrough opens so far] */
+  stats(h: Fuse3Handle): [number, number, number, number];
 }
 
 /** Operation codes (the `op` argument); the same numbers as in wormhole_fuse3.c. */

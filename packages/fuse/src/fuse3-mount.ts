@@ -56,6 +56,7 @@ export async function fuse3Mount(
         onGone();
       },
       o.fuse3Loop === 'thread',
+      o.passthrough && o.readOnly,
     );
   } catch (err) {
     throw FuseError.MOUNT_FAILED(mountpoint, (err as Error).message, err);

@@ -116,7 +116,11 @@ export function createFuse3Handler(
       case Op.readlink:
         return fs.readlink(path).then((target) => addon.replyReadlink(h, id, target));
       case Op.open:
-        return fs.open(path, a).then((fh) => addon.replyOpen(h, id, fh, keepCache));
+        return fs
+          .open(path, a)
+          .then((fh) =>
+            addon.replyOpen(h, id, fh, keepCache, o.passthrough ? fs.passthroughPath?.(fh) : undefined),
+          );
       case Op.read:
         if (fs.readv !== undefined)
           return fs.readv(path, a, b, c).then((parts) => addon.replyDataV(h, id, clip(parts, c)));

@@ -43,6 +43,8 @@ export function guardFileSystem(fs: FileSystem, timeoutMs: number): FileSystem {
     readlink: (p) => call('readlink', () => fs.readlink(p)),
     statfs: () => call('statfs', () => fs.statfs()),
   };
+  const passthroughPath = fs.passthroughPath?.bind(fs);
+  if (passthroughPath !== undefined) guarded.passthroughPath = passthroughPath;
   const readv = fs.readv?.bind(fs);
   if (readv !== undefined) guarded.readv = (p, fh, o, l) => call('read', () => readv(p, fh, o, l));
   const target = guarded as unknown as Record<string, unknown>;

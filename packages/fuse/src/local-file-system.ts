@@ -20,15 +20,20 @@ function toAttr(s: Stats): Attr {
 /**
  * A FileSystem over a local directory: the reference implementation of the interface, used
  * by the tests and benchmarks and by `wormhole doctor` for a self-test mount. Symlinks are
- * reported, not followed (lstat). Read-only unless `writable`.
+ * reported, not followed (lstat). Read-only unless `writable`. With `passthrough`, every read-only
+ * open names its own file as the local copy (see FileSystem.passthroughPath), so a mount that
+ * negotiated FUSE passthrough serves reads in the kernel.
  */
 export class LocalFileSystem implements FileSystem {
   readonly root: string;
   readonly #files = new Map<number, fsp.FileHandle>();
+  readonly #localCopies = new Map<number, string>();
+  readonly #passthrough: boolean;
   #nextFh = 1;
 
-  constructor(root: string, options: { writable?: boolean } = {}) {
+  constructor(root: string, options: { writable?: boolean; passthrough?: boolean } = {}) {
     this.root = resolve(root);
+    this.#passthrough = options.passthrough === true;
     if (options.writable !== true) {
       // Without write the mount defaults to read-only.
       for (const k of [
@@ -73,7 +78,13 @@ export class LocalFileSystem implements FileSystem {
     const fh = await fsp.open(this.#abs(path), flags & ~(constants.O_CREAT | constants.O_EXCL));
     const id = this.#nextFh++;
     this.#files.set(id, fh);
+    if (this.#passthrough && (flags & (constants.O_WRONLY | constants.O_RDWR)) === 0)
+      this.#localCopies.set(id, this.#abs(path));
     return id;
+  }
+
+  passthroughPath(fh: number): string | undefined {
+    return this.#localCopies.get(fh);
   }
 
   async read(_path: string, fh: number, offset: number, length: number): Promise<Uint8Array> {
@@ -87,6 +98,7 @@ export class LocalFileSystem implements FileSystem {
   async release(_path: string, fh: number): Promise<void> {
     const f = this.#files.get(fh);
     this.#files.delete(fh);
+    this.#localCopies.delete(fh);
     await f?.close();
   }
 

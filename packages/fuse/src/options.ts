@@ -54,6 +54,12 @@ export interface MountOptions {
    * Builds without libuv's header always use `thread`.
    */
   fuse3Loop?: 'main' | 'thread';
+  /**
+   * FUSE passthrough for files the FileSystem has a local copy of (`passthroughPath`): the
+   * kernel reads the copy directly. libfuse3 binding, read-only mounts, main loop; needs Linux
+   * >= 6.9 and root (elsewhere the kernel declines and opens stay normal). Default true.
+   */
+  passthrough?: boolean;
   /** libfuse debug output on stderr. Default false. */
   debug?: boolean;
 }
@@ -77,6 +83,7 @@ export interface ResolvedMountOptions {
   binding: 'auto' | 'fuse3' | 'fuse-native';
   readAheadKiB: number;
   fuse3Loop: 'main' | 'thread';
+  passthrough: boolean;
   debug: boolean;
 }
 
@@ -100,6 +107,7 @@ export function resolveOptions(options: MountOptions, writable: boolean): Resolv
     binding: options.binding ?? 'auto',
     readAheadKiB: options.readAheadKiB ?? 4096,
     fuse3Loop: options.fuse3Loop ?? 'main',
+    passthrough: options.passthrough ?? true,
     debug: options.debug ?? false,
   };
 }

@@ -19,6 +19,8 @@ export class PipeFileSystem implements FileSystem {
   readonly #out: Duplex;
   readonly #backstopMs: number;
   readonly #pending = new Map<number, Pending>();
+  /** fh → the local copy the mount process named for it (FUSE passthrough). */
+  readonly #passthrough = new Map<number, string>();
   #nextId = 1;
   #closed = false;
 
@@ -80,13 +82,19 @@ export class PipeFileSystem implements FileSystem {
   }
 
   async open(path: string, flags: number): Promise<number> {
-    return (
-      await this.#call(
-        this.#req(Op.open)
-          .str(path)
-          .u32(flags >>> 0),
-      )
-    ).f64();
+    const r = await this.#call(
+      this.#req(Op.open)
+        .str(path)
+        .u32(flags >>> 0),
+    );
+    const fh = r.f64();
+    const local = r.str();
+    if (local !== '') this.#passthrough.set(fh, local);
+    return fh;
+  }
+
+  passthroughPath(fh: number): string | undefined {
+    return this.#passthrough.get(fh);
   }
 
   async read(path: string, fh: number, offset: number, length: number): Promise<Uint8Array> {
@@ -94,6 +102,7 @@ export class PipeFileSystem implements FileSystem {
   }
 
   async release(path: string, fh: number): Promise<void> {
+    this.#passthrough.delete(fh);
     await this.#call(this.#req(Op.release).str(path).f64(fh));
   }
 

@@ -63,7 +63,15 @@ export class PipeServer {
       case Op.open: {
         const path = r.str();
         const flags = r.u32();
-        return fs.open(path, flags).then((fh) => this.#ok(id, ok().f64(fh)));
+        // The local copy's path rides with the handle ('' = none): the helper owns the mount.
+        return fs.open(path, flags).then((fh) =>
+          this.#ok(
+            id,
+            ok()
+              .f64(fh)
+              .str(fs.passthroughPath?.(fh) ?? ''),
+          ),
+        );
       }
       case Op.read: {
         const path = r.str();
