@@ -9,7 +9,7 @@
 #
 # One `wormhole share $HOST_DIR` (embedded signal server, loopback) runs for the whole benchmark;
 # every "cold" step is a fresh `wormhole mount` with an empty chunk cache (L1 is per process; the
-# L2 database is deleted at each unmount), after the harness dropped the kernel caches.
+# L2 database and the whole-file copies are deleted at each unmount), after the harness dropped the kernel caches.
 # Knobs: WORMHOLE_BIN (default: this checkout's packages/cli/bin/wormhole.js),
 # WORMHOLE_TRANSPORTS (default: the CLI's transport race), WORMHOLE_MOUNT_NODE_ARGS (node flags
 # for the mount process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
@@ -67,6 +67,7 @@ umount_wormhole() {  # $1 = mountpoint; the next mount starts with an empty chun
   umount_fuse "$1"; local rc=$?
   rm -f "$WH_HOME/.cache/wormhole/chunks.db" "$WH_HOME/.cache/wormhole/chunks.db-wal" \
     "$WH_HOME/.cache/wormhole/chunks.db-shm"
+  rm -rf "$WH_HOME/.cache/wormhole/copies"  # whole-file copies (FUSE passthrough)
   return $rc
 }
 

@@ -1,6 +1,7 @@
 import { CacheError } from './cache-error.js';
 import type { ChunkHashAlgorithm } from './chunk-hash.js';
 import { type ChunkKey, chunkKeyString } from './chunk-key.js';
+import { FileCopies, type FileCopyStats } from './file-copies.js';
 import type { PutItem, VerifyProgress } from './l2-messages.js';
 import { L2Store } from './l2-store.js';
 import type { WriterMode } from './l2-writer-host.js';
@@ -44,6 +45,13 @@ export interface ChunkCacheOptions {
    * CACHE_L2_UNAVAILABLE; `false` opens L1-only and reports the error in `stats().l2.error`.
    */
   requireL2?: boolean;
+  /**
+   * Directory of whole-file copies (FileCopies: what FUSE passthrough reads). Omitted: none.
+   * A file streamed from its start is written there instead of into L2 (see recordCopy).
+   */
+  copiesDir?: string;
+  /** Bound of the copies' bytes (`[cache] copies_size`). Default 10 GiB. */
+  copiesMaxBytes?: number;
 }
 
 /** Counters of one tier. Hits/misses/evictions count since this cache object was opened. */
@@ -83,10 +91,15 @@ export interface CacheStats {
     /** Why L2 is unavailable, or its last error. */
     error?: string;
   };
+  /** Whole-file copies, when configured. */
+  copies?: FileCopyStats;
 }
 
 /** Result of {@link ChunkCache.verify}. */
-export interface VerifyReport extends VerifyProgress {}
+export interface VerifyReport extends VerifyProgress {
+  /** Whole-file copies checked against their crc32s, and how many were bad (removed). */
+  copies?: { checked: number; corrupt: number };
+}
 
 /** The two-tier chunk cache. Knows nothing of peers: callers bring chunk bytes. */
 export interface ChunkCache {
@@ -127,6 +140,17 @@ export interface ChunkCache {
   clear(): Promise<void>;
   /** Rehashes every L2 chunk, drops corrupt ones; L1-only caches report zeros. */
   verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport>;
+  /**
+   * A complete local copy of `file`@`version` (`size` bytes), to hand to FUSE passthrough;
+   * undefined without one (or without a copies directory).
+   */
+  localCopy(file: string, version: string, size: number): Promise<string | undefined>;
+  /**
+   * Starts copying `file`@`version` whole: from now on its chunks are written to the copy
+   * (and kept in L1) instead of going to L2; chunks cached before are taken from the tiers.
+   * False when it is not recorded (no copies directory, too small, copied already).
+   */
+  recordCopy(file: string, version: string, size: number, chunkSize: number): boolean;
   /** Commits queued writes and closes the file. Later calls: get/has miss, put is ignored. */
   close(): Promise<void>;
 }
@@ -164,7 +188,21 @@ export async function openChunkCache(options: ChunkCacheOptions = {}): Promise<C
       l2Error = err.message;
     }
   }
-  const cache = new TwoTierCache(l1, l2, l2Error, options.l2MaxBytes ?? 10 * 1024 * MiB, options.l2Path);
+  const copies =
+    options.copiesDir === undefined
+      ? undefined
+      : await FileCopies.open({
+          dir: options.copiesDir,
+          maxBytes: positive('copiesMaxBytes', options.copiesMaxBytes, 10 * 1024 * MiB),
+        });
+  const cache = new TwoTierCache(
+    l1,
+    l2,
+    l2Error,
+    options.l2MaxBytes ?? 10 * 1024 * MiB,
+    options.l2Path,
+    copies,
+  );
   cache.deferWrites(options.l2Admission !== 'immediate', positive('l2IdleMs', options.l2IdleMs, 200));
   return cache;
 }
@@ -187,6 +225,7 @@ class TwoTierCache implements ChunkCache {
   #idleTimer: NodeJS.Timeout | undefined;
   #draining: Promise<void> | undefined;
   #forced = 0;
+  #copies: FileCopies | undefined;
 
   constructor(
     l1: MemoryLru,
@@ -194,7 +233,9 @@ class TwoTierCache implements ChunkCache {
     l2Error: string | undefined,
     l2Max: number,
     l2Path?: string,
+    copies?: FileCopies,
   ) {
+    this.#copies = copies;
     this.#l1 = l1;
     this.#l2 = l2;
     this.#l2Error = l2Error;
@@ -344,7 +385,9 @@ class TwoTierCache implements ChunkCache {
     if (!Number.isSafeInteger(key.index) || key.index < 0)
       throw CacheError.INVALID_ARGUMENT('index must be >= 0');
     const k = chunkKeyString(key);
-    if (this.#l2 === undefined) {
+    // A file being copied whole: the copy is its persistent tier (a plain write, not a SQLite
+    // transaction), so L2 is skipped.
+    if (this.#l2 === undefined || this.#copies?.write(key.file, key.version, key.index, bytes) === true) {
       this.#l1.set(k, key.file, bytes);
       return;
     }
@@ -372,7 +415,21 @@ class TwoTierCache implements ChunkCache {
     if (this.fileEpoch(key.file) === epoch) this.put(key, bytes);
   }
 
+  async localCopy(file: string, version: string, size: number): Promise<string | undefined> {
+    if (this.#closed || this.#copies === undefined) return undefined;
+    return this.#copies.lookupSettled(file, version, size);
+  }
+
+  recordCopy(file: string, version: string, size: number, chunkSize: number): boolean {
+    if (this.#closed || this.#copies === undefined) return false;
+    return this.#copies.record(file, version, size, chunkSize, (index) => {
+      const k = chunkKeyString({ file, version, index });
+      return this.#l1.peek(k) ?? this.#l2?.get(k);
+    });
+  }
+
   async invalidateFile(file: string): Promise<void> {
+    this.#copies?.abandon(file);
     this.#epochs.set(file, (this.#epochs.get(file) ?? 0) + 1);
     this.#l1.deleteFile(file);
     for (const [k, item] of this.#dirty) if (item.file === file) this.#dirty.delete(k);
@@ -381,6 +438,7 @@ class TwoTierCache implements ChunkCache {
 
   async invalidateAll(): Promise<void> {
     this.#globalEpoch++;
+    this.#copies?.abandonAll();
     this.#l1.clear();
     this.#dirty.clear();
     await this.#l2?.clear();
@@ -425,11 +483,13 @@ class TwoTierCache implements ChunkCache {
         writeErrors: l2?.writeErrors ?? 0,
         ...(error === undefined ? {} : { error }),
       },
+      ...(this.#copies === undefined ? {} : { copies: this.#copies.stats() }),
     };
   }
 
   async clear(): Promise<void> {
     await this.invalidateAll();
+    await this.#copies?.clear();
     this.#c = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, prefetched: 0 };
     this.#l1.evictions = 0;
     if (this.#l2) {
@@ -441,10 +501,12 @@ class TwoTierCache implements ChunkCache {
 
   async verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport> {
     if (this.#closed) throw CacheError.CLOSED();
-    if (this.#l2 === undefined) return { checked: 0, total: 0, corrupt: 0 };
+    const copies = await this.#copies?.verify();
+    const withCopies = copies === undefined ? {} : { copies };
+    if (this.#l2 === undefined) return { checked: 0, total: 0, corrupt: 0, ...withCopies };
     const r = await this.#l2.verify(onProgress);
     this.#l2.corruptDropped += r.corrupt;
-    return r;
+    return { ...r, ...withCopies };
   }
 
   async close(): Promise<void> {
@@ -453,6 +515,7 @@ class TwoTierCache implements ChunkCache {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     await this.#drainAll();
     this.#l1.clear();
+    await this.#copies?.close();
     await this.#l2?.close();
   }
 }

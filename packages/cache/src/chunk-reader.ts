@@ -129,6 +129,8 @@ export interface ChunkReader {
   ): Promise<Uint8Array[]>;
   /** Forgets a handle's read-ahead state and cancels its prefetches no one else wants. */
   release(handle: ReadHandle): void;
+  /** A complete local copy of the file (ChunkCache.localCopy), for FUSE passthrough. */
+  localCopy(file: string, version: string, size: number): Promise<string | undefined>;
   /** Fetches every uncached chunk of a file (for `wormhole cache warm`), then flushes L2. */
   warm(
     file: string,
@@ -164,6 +166,10 @@ interface HandleState {
   /** Highest chunk index read-ahead has considered (each is checked once per run). */
   aheadUntil: number;
   lastChunk: number;
+  /** The current sequential run began at the file's first byte. */
+  runFromStart: boolean;
+  /** A whole-file copy was asked for (ChunkCache.recordCopy), once per handle. */
+  copyAsked: boolean;
   readonly owned: Map<number, Flight>;
 }
 
@@ -221,6 +227,10 @@ class Reader implements ChunkReader {
   /** Chunk size is part of the stored version: the same index at another size is other bytes. */
   #key(file: string, version: string, index: number): ChunkKey {
     return { file, version: `${this.chunkSize}:${version}`, index };
+  }
+
+  localCopy(file: string, version: string, size: number): Promise<string | undefined> {
+    return this.#cache.localCopy(file, this.#key(file, version, 0).version, size);
   }
 
   #chunkLen(fileSize: number, index: number): number {
@@ -404,6 +414,12 @@ class Reader implements ChunkReader {
       // reader gets them one request later.
       const sniff = h.streak === 1 && end - offset <= RANGE_READ_MAX;
       if (sequential && !sniff) this.#readAhead(h, file, version, fileSize, last);
+      // A file streamed from its first byte past its second chunk is being read whole (a copy,
+      // a player, an editor's import): keep it whole on disk too, for FUSE passthrough.
+      if (sequential && h.runFromStart && !h.copyAsked && last >= 2) {
+        h.copyAsked = true;
+        this.#cache.recordCopy(file, this.#key(file, version, 0).version, fileSize, cs);
+      }
     }
 
     const chunks = await Promise.all(parts);
@@ -460,6 +476,8 @@ class Reader implements ChunkReader {
         window: this.#ra.initial,
         aheadUntil: -1,
         lastChunk: -1,
+        runFromStart: true,
+        copyAsked: false,
         owned: new Map(),
       };
       this.#handles.set(handle, h);
@@ -486,6 +504,7 @@ class Reader implements ChunkReader {
       return true;
     }
     h.streak = 0;
+    h.runFromStart = offset === 0;
     h.window = ra.initial;
     h.lastEnd = end;
     h.lastChunk = last;

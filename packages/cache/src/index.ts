@@ -45,5 +45,6 @@ export {
   type ReadHandle,
   type WarmProgress,
 } from './chunk-reader.js';
+export { copyName, FileCopies, type FileCopiesOptions, type FileCopyStats } from './file-copies.js';
 export type { WriterMode } from './l2-writer-host.js';
 export { isSqliteAvailable } from './sqlite-binding.js';

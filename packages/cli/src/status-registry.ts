@@ -48,6 +48,10 @@ export const RunStateSchema = z.object({
       }),
       readAheadFetches: z.number(),
       fetches: z.number(),
+      /** Whole-file copies: on disk, opens answered with one, their reads that reached the mount (0 with passthrough). */
+      copies: z
+        .object({ files: z.number(), bytes: z.number(), opens: z.number(), readsHere: z.number() })
+        .optional(),
     })
     .optional(),
 });

@@ -533,9 +533,54 @@ describe('wormhole share + wormhole mount over real FUSE (CLI, separate processe
     assert.equal(stats.code, 0, stats.stdout + stats.stderr);
     const cs = stats.lines.find((l) => l.event === 'cache-stats') as {
       l2: { entries: number; bytes: number };
+      copies?: { files: number; bytes: number };
     };
     assert.ok(cs.l2.entries > 0, JSON.stringify(cs));
-    assert.ok(cs.l2.bytes >= tree.bigSize, `L2 holds the big file: ${JSON.stringify(cs)}`);
+    // A file read whole is kept as a whole-file copy (for FUSE passthrough) instead of as L2 rows.
+    assert.ok(
+      cs.l2.bytes + (cs.copies?.bytes ?? 0) >= tree.bigSize,
+      `L2 and the copies hold the big file: ${JSON.stringify(cs)}`,
+    );
+    assert.ok((cs.copies?.files ?? 0) >= 1, JSON.stringify(cs));
+  });
+
+  it('a file read whole is re-read by the kernel from its local copy (FUSE passthrough): same bytes, no read reaches the mount', async () => {
+    type Copies = { files: number; bytes: number; opens: number; readsHere: number };
+    const snapshot = async (after: number) => {
+      let copies: Copies | undefined;
+      let fetches = -1;
+      // The mount publishes its state every 2 s: take one written after `after`.
+      const ok = await waitUntil(
+        async () => {
+          const r = await cli(['status'], env);
+          const m = r.lines.find((l) => l.event === 'status' && l.kind === 'mount') as
+            | { updatedAt: number; cache?: { fetches: number; copies?: Copies } }
+            | undefined;
+          if (m === undefined || m.updatedAt <= after) return false;
+          copies = m.cache?.copies;
+          fetches = m.cache?.fetches ?? -1;
+          return true;
+        },
+        10_000,
+        200,
+      );
+      assert.ok(ok && copies !== undefined, 'mount status with copies');
+      return { copies: copies!, fetches };
+    };
+    const before = await snapshot(0);
+    // A cache drop: the kernel must read the bytes again, from the copy on local disk.
+    await shOk('sync; echo 3 > /proc/sys/vm/drop_caches');
+    const t0 = Date.now();
+    const sum = (await shOk(`sha256sum ${q(join(mnt, 'big.bin'))}`, 60)).split(' ')[0];
+    const fio = await shOk(
+      `fio --name=r --filename=${q(join(mnt, 'big.bin'))} --readonly --rw=randread --bs=4k --runtime=1 --time_based --ioengine=psync --output-format=terse --terse-version=3 | cut -d';' -f8`,
+    );
+    assert.equal(sum, tree.hashes.get('big.bin'));
+    assert.ok(Number(fio) > 0, fio);
+    const after = await snapshot(t0);
+    assert.ok(after.copies.opens >= before.copies.opens + 2, JSON.stringify({ before, after }));
+    assert.equal(after.copies.readsHere, before.copies.readsHere, 'reads went to the copy in the kernel');
+    assert.equal(after.fetches, before.fetches, 'nothing fetched from the host');
   });
 
   it('a host-side rewrite and a new file are visible on the client within 1 s', async () => {

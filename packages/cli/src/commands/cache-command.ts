@@ -10,6 +10,18 @@ import { listRunStates } from '../status-registry.js';
 
 const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 
+/** The cache as `wormhole mount` opens it (L2 and the whole-file copies), for the commands below. */
+function cacheFiles(config: ReturnType<typeof loadConfig>) {
+  return {
+    l2Path: config.cache.l2Path,
+    l2MaxBytes: config.cache.l2Size,
+    ...(config.cache.copiesSize > 0 && {
+      copiesDir: config.cache.copiesDir,
+      copiesMaxBytes: config.cache.copiesSize,
+    }),
+  };
+}
+
 export function registerCacheCommands(program: Command, ctx: CommandContext): void {
   const cache = program.command('cache').description('inspect and manage the chunk cache');
 
@@ -19,11 +31,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
     .action(async () => {
       const { openChunkCache } = await import('@wormhole/cache');
       const config = loadConfig({ env: ctx.env });
-      const c = await openChunkCache({
-        l2Path: config.cache.l2Path,
-        l2MaxBytes: config.cache.l2Size,
-        requireL2: false,
-      });
+      const c = await openChunkCache({ ...cacheFiles(config), requireL2: false });
       try {
         const s = c.stats();
         const mounts = listRunStates(defaultPaths(ctx.env).stateDir).filter(
@@ -32,6 +40,11 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
         const lines = [
           `L2 ${config.cache.l2Path}: ${s.l2.available ? `${s.l2.entries} chunks, ${formatBytes(s.l2.bytes)} of ${formatBytes(config.cache.l2Size)}` : `unavailable (${s.l2.error ?? 'not configured'})`}`,
           `L1 limit per mount: ${formatBytes(config.cache.l1Size)}`,
+          ...(s.copies === undefined
+            ? []
+            : [
+                `whole-file copies ${s.copies.dir}: ${s.copies.files} files, ${formatBytes(s.copies.bytes)} of ${formatBytes(s.copies.maxBytes)}`,
+              ]),
           ...mounts.map(
             (m) =>
               `mount ${m.path} (pid ${m.pid}): L1 ${m.cache!.l1.entries} chunks ${formatBytes(m.cache!.l1.bytes)} hit ${pct(m.cache!.l1.hitRate)}, ` +
@@ -50,6 +63,16 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
               bytes: s.l2.bytes,
               maxBytes: config.cache.l2Size,
             },
+            ...(s.copies === undefined
+              ? {}
+              : {
+                  copies: {
+                    dir: s.copies.dir,
+                    files: s.copies.files,
+                    bytes: s.copies.bytes,
+                    maxBytes: s.copies.maxBytes,
+                  },
+                }),
             mounts: mounts.map((m) => ({ path: m.path, pid: m.pid, ...m.cache })),
           },
           lines.join('\n'),
@@ -65,17 +88,21 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
     .action(async () => {
       const { openChunkCache } = await import('@wormhole/cache');
       const config = loadConfig({ env: ctx.env });
-      const c = await openChunkCache({ l2Path: config.cache.l2Path, l2MaxBytes: config.cache.l2Size });
+      const c = await openChunkCache(cacheFiles(config));
       try {
-        const before = c.stats().l2;
+        const before = c.stats();
         await c.clear();
-        ctx
-          .out()
-          .event(
-            'cache-cleared',
-            { chunks: before.entries, bytes: before.bytes },
-            `cleared ${before.entries} chunks (${formatBytes(before.bytes)})`,
-          );
+        const copies = before.copies ?? { files: 0, bytes: 0 };
+        ctx.out().event(
+          'cache-cleared',
+          {
+            chunks: before.l2.entries,
+            bytes: before.l2.bytes,
+            copies: copies.files,
+            copyBytes: copies.bytes,
+          },
+          `cleared ${before.l2.entries} chunks (${formatBytes(before.l2.bytes)}) and ${copies.files} whole-file copies (${formatBytes(copies.bytes)})`,
+        );
       } finally {
         await c.close();
       }
@@ -88,7 +115,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
       const { openChunkCache } = await import('@wormhole/cache');
       const out = ctx.out();
       const config = loadConfig({ env: ctx.env });
-      const c = await openChunkCache({ l2Path: config.cache.l2Path, l2MaxBytes: config.cache.l2Size });
+      const c = await openChunkCache(cacheFiles(config));
       try {
         const bar = await terminalBar(out, { format: '{bar} {value}/{total} chunks' });
         let started = false;
@@ -103,7 +130,10 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
         out.event(
           'cache-verified',
           { ...report },
-          `checked ${report.checked} chunks: ${report.corrupt} corrupt (dropped)`,
+          `checked ${report.checked} chunks: ${report.corrupt} corrupt (dropped)` +
+            (report.copies === undefined
+              ? ''
+              : `; ${report.copies.checked} whole-file copies: ${report.copies.corrupt} corrupt (removed)`),
         );
       } finally {
         await c.close();

@@ -58,6 +58,10 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
             l1MaxBytes: config.cache.l1Size,
             l2Path: config.cache.l2Path,
             l2MaxBytes: config.cache.l2Size,
+            ...(config.cache.copiesSize > 0 && {
+              copiesDir: config.cache.copiesDir,
+              copiesMaxBytes: config.cache.copiesSize,
+            }),
           },
           mount: { inProcess: fuseMode === 'in-process', binding: config.mount.binding },
           onPath: (p) => {
@@ -87,6 +91,9 @@ export function registerMountCommand(program: Command, ctx: CommandContext): voi
                 l2: { ...tier(c.l2), writesDropped: c.l2.writesDropped },
                 readAheadFetches: r.readAheadFetches,
                 fetches: r.fetches,
+                ...(c.copies === undefined
+                  ? {}
+                  : { copies: { files: c.copies.files, bytes: c.copies.bytes, ...mounted.copyStats() } }),
               };
             })(),
             peers: path

@@ -54,6 +54,7 @@ export const ConfigFileSchema = z
         l1_size: byteSize.optional(),
         l2_path: z.string().min(1).max(4096).optional(),
         l2_size: byteSize.optional(),
+        copies_size: byteSize.optional(),
       })
       .strict()
       .optional(),
@@ -85,7 +86,8 @@ export interface WormholeConfig {
     turn: string[];
     transports: Array<'tls' | 'webtransport' | 'datachannel'>;
   };
-  cache: { l1Size: number; l2Path: string; l2Size: number };
+  /** copiesDir: whole-file copies for FUSE passthrough, beside the L2 file; copiesSize 0: none. */
+  cache: { l1Size: number; l2Path: string; l2Size: number; copiesDir: string; copiesSize: number };
   security: { allowedPaths: string[] | undefined; allowRw: boolean };
   /**
    * `fuse` — `in-process`: FUSE runs in the mounting process (plain Node: the CLI, the daemon);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { CliError } from '../cli-error.js';
 import { defaultPaths, expandHome } from './config-paths.js';
@@ -7,6 +7,8 @@ import { type ConfigFile, ConfigFileSchema, type WormholeConfig } from './config
 
 export const DEFAULT_L1_SIZE = 256 * 1024 * 1024;
 export const DEFAULT_L2_SIZE = 10 * 1024 ** 3;
+/** Whole-file copies (FUSE passthrough) get their own bound beside L2's. */
+export const DEFAULT_COPIES_SIZE = 10 * 1024 ** 3;
 
 /** Reads and validates one TOML file; a missing file is `undefined`, anything else wrong throws. */
 export function readConfigFile(file: string): ConfigFile | undefined {
@@ -139,6 +141,14 @@ export function loadConfig(options: LoadConfigOptions = {}): WormholeConfig {
       l1Size: pick('cache.l1_size', policy?.cache?.l1_size, undefined, user?.cache?.l1_size, DEFAULT_L1_SIZE),
       l2Path: resolve(expandHome(l2Path, env)),
       l2Size: pick('cache.l2_size', policy?.cache?.l2_size, undefined, user?.cache?.l2_size, DEFAULT_L2_SIZE),
+      copiesDir: join(dirname(resolve(expandHome(l2Path, env))), 'copies'),
+      copiesSize: pick(
+        'cache.copies_size',
+        policy?.cache?.copies_size,
+        undefined,
+        user?.cache?.copies_size,
+        DEFAULT_COPIES_SIZE,
+      ),
     },
     security: {
       allowedPaths: allowed?.map((p) => resolve(expandHome(p, env))),

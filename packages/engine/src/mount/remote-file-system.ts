@@ -1,3 +1,4 @@
+import { type FileHandle, open as openFile } from 'node:fs/promises';
 import type { ChunkCache, ChunkReader } from '@wormhole/cache';
 import type { Attr, FileSystem, DirEntry as FuseDirEntry, StatFs } from '@wormhole/fuse';
 import type { Stat, DirEntry as WireDirEntry } from '@wormhole/protocol';
@@ -99,6 +100,9 @@ interface OpenFile {
   readonly path: string;
   readonly version: string;
   readonly size: number;
+  /** A complete local copy of this version (ChunkReader.localCopy): passthrough, or read here. */
+  copy?: string;
+  copyFile?: Promise<FileHandle>;
 }
 
 /**
@@ -113,6 +117,11 @@ export function remoteFileSystem(
 ): FileSystem & {
   /** Drops cached attributes (all, or one path and its parent listing). */
   invalidate(paths: readonly string[] | 'all'): void;
+  /**
+   * Opens answered with a local copy, and reads of such opens that reached this FileSystem
+   * (0 while the kernel reads the copies itself: FUSE passthrough).
+   */
+  copyStats(): { opens: number; readsHere: number };
 } {
   const ttl = options.attrTtlMs ?? 1000;
   const attrs = new Map<string, { stat: Stat; fetchedAt: number }>();
@@ -120,6 +129,7 @@ export function remoteFileSystem(
   /** The first bytes of a just-opened file, asked for at open (HEAD_BYTES); taken by its first read. */
   const heads = new Map<number, Promise<Uint8Array>>();
   let nextFh = 1;
+  const copyCounts = { opens: 0, readsHere: 0 };
 
   const remember = (path: string, stat: Stat) => attrs.set(path, { stat, fetchedAt: Date.now() });
   // The stats a listing brought, per directory, kept as they came and indexed by name on the
@@ -380,8 +390,29 @@ export function remoteFileSystem(
     );
   }
 
+  /**
+   * A read of an open file that has a local copy, when the kernel sends it here anyway (no
+   * passthrough: not root, an older kernel, the inode already open through the page cache).
+   * undefined when the copy is gone (evicted before it was opened): the usual path then.
+   */
+  async function fromCopy(file: OpenFile, offset: number, length: number): Promise<Uint8Array | undefined> {
+    if (file.copy === undefined) return undefined;
+    copyCounts.readsHere++;
+    try {
+      file.copyFile ??= openFile(file.copy, 'r');
+      const f = await file.copyFile;
+      const want = Math.max(0, Math.min(length, file.size - offset));
+      const buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = await f.read(buf, 0, want, offset);
+      if (bytesRead === want) return buf;
+    } catch {}
+    file.copy = undefined;
+    return undefined;
+  }
+
   return {
     invalidate,
+    copyStats: () => ({ ...copyCounts }),
     async getattr(path) {
       return toAttr(await stat(path));
     },
@@ -404,7 +435,13 @@ export function remoteFileSystem(
       const st = await stat(path);
       if (st.type === 'dir') throw RemoteFsError.of('EISDIR', `${path} is a directory`);
       const fh = nextFh++;
-      handles.set(fh, { path, version: st.version, size: st.size });
+      const copy = await options.reader?.localCopy(path, st.version, st.size);
+      handles.set(fh, { path, version: st.version, size: st.size, ...(copy === undefined ? {} : { copy }) });
+      // The kernel reads the copy itself (passthrough), or the reads below do: no fetch.
+      if (copy !== undefined) {
+        copyCounts.opens++;
+        return fh;
+      }
       // Almost every open is followed by a read at offset 0: start fetching its bytes (the head,
       // HEAD_BYTES) and the first chunk now, so the host round trip overlaps the open's reply and
       // the kernel's read request (which joins this flight). Measured: the first read() after
@@ -436,18 +473,33 @@ export function remoteFileSystem(
       fetchSiblingsAhead(path);
       return fh;
     },
+    passthroughPath(fh) {
+      return handles.get(fh)?.copy;
+    },
     read(path, fh, offset, length) {
+      const open = handles.get(fh);
+      if (open?.copy !== undefined)
+        return fromCopy(open, offset, length).then(
+          (b) => b ?? readFile(path, fh, (file) => readRange(file, offset, length, fh)),
+        );
       const usual = () => readFile(path, fh, (file) => readRange(file, offset, length, fh));
       const head = fromHead(fh, offset, length);
       return head === undefined ? usual() : head.then((b) => b ?? usual());
     },
     readv(path, fh, offset, length) {
+      const open = handles.get(fh);
+      if (open?.copy !== undefined)
+        return fromCopy(open, offset, length).then((b) =>
+          b === undefined ? readFile(path, fh, (file) => readRangeParts(file, offset, length, fh)) : [b],
+        );
       const usual = () => readFile(path, fh, (file) => readRangeParts(file, offset, length, fh));
       const head = fromHead(fh, offset, length);
       return head === undefined ? usual() : head.then((b) => (b === undefined ? usual() : [b]));
     },
     async release(_path, fh) {
+      const file = handles.get(fh);
       handles.delete(fh);
+      file?.copyFile?.then((f) => f.close()).catch(() => {});
       heads.delete(fh);
       options.reader?.release(fh);
     },

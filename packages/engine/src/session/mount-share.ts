@@ -8,7 +8,14 @@ import { type ConnectShareOptions, connectShare } from './connect-share.js';
 export interface MountShareOptions extends ConnectShareOptions {
   readonly mountpoint: string;
   /** L1/L2 chunk cache; omit `l2Path` for memory only. */
-  readonly cache?: { readonly l1MaxBytes?: number; readonly l2Path?: string; readonly l2MaxBytes?: number };
+  readonly cache?: {
+    readonly l1MaxBytes?: number;
+    readonly l2Path?: string;
+    readonly l2MaxBytes?: number;
+    /** Whole-file copies of files read from their start, served by FUSE passthrough. Omitted: none. */
+    readonly copiesDir?: string;
+    readonly copiesMaxBytes?: number;
+  };
   /** Passed to the FUSE mount (timeouts, kernel cache policy...). */
   readonly mount?: MountOptions;
 }
@@ -19,6 +26,8 @@ export interface MountedShare {
   readonly remote: RemoteFs;
   readonly cache: ChunkCache;
   readonly reader: ChunkReader;
+  /** Opens answered with a whole-file copy, and their reads that reached the mount (0 with FUSE passthrough). */
+  copyStats(): { opens: number; readsHere: number };
   /** Unmounts, disconnects, flushes and closes the cache. Idempotent. */
   close(): Promise<void>;
 }
@@ -39,6 +48,8 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
       ...(options.cache?.l1MaxBytes !== undefined && { l1MaxBytes: options.cache.l1MaxBytes }),
       ...(options.cache?.l2Path !== undefined && { l2Path: options.cache.l2Path }),
       ...(options.cache?.l2MaxBytes !== undefined && { l2MaxBytes: options.cache.l2MaxBytes }),
+      ...(options.cache?.copiesDir !== undefined && { copiesDir: options.cache.copiesDir }),
+      ...(options.cache?.copiesMaxBytes !== undefined && { copiesMaxBytes: options.cache.copiesMaxBytes }),
       requireL2: false,
     }),
   );
@@ -93,6 +104,7 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
       remote: r,
       cache,
       reader,
+      copyStats: () => fs.copyStats(),
       async close() {
         if (closed) return;
         closed = true;

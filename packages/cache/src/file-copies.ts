@@ -1,0 +1,488 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+
+/**
+ * Whole-file copies of remote files, as plain files in a directory: what FUSE passthrough
+ * hands the kernel, so a re-read of a file the mount has read once runs at local-disk speed
+ * (the kernel reads the copy itself, with its own page cache and large folios), where the
+ * mount's own page cache tops out at ~9 GB/s on order-0 folios and a random read from L2 costs
+ * a SQLite blob read (docs/bench/peer-mounts.md, eleventh session).
+ *
+ * A copy is recorded while a file streams through the cache from its start (`record`, then
+ * every chunk `put` writes into it instead of into L2) and appears under its name only when
+ * every chunk is in: a name is always a complete copy of one (file, version). Beside it, a
+ * `.meta` file keeps its size, chunk size, one crc32 per chunk and the boot it was written in.
+ * Copies are not synced to disk; one written before the last reboot is checked against its
+ * crc32s before it is served again (a crash may have left holes), and `verify` checks them all.
+ * Several processes may share the directory: names are atomic renames, lookups stat the disk.
+ */
+export interface FileCopiesOptions {
+  readonly dir: string;
+  /** Bound of all copies' bytes. */
+  readonly maxBytes: number;
+  /** Files smaller than this are not copied (their re-reads are cheap already). Default 1 MiB. */
+  readonly minFileBytes?: number;
+}
+
+/** What `stats()` reports. */
+export interface FileCopyStats {
+  readonly dir: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
+  /** Copies completed by this process. */
+  readonly recorded: number;
+  /** Recordings given up (invalidated, a chunk never came, write error). */
+  readonly abandoned: number;
+  /** Opens answered with a copy. */
+  readonly served: number;
+  readonly evictions: number;
+  /** Copies dropped because their crc32s did not match. */
+  readonly corruptDropped: number;
+}
+
+interface Entry {
+  bytes: number;
+  lastUsed: number;
+  /** true: served; false: must be checked first (written before this boot). */
+  trusted: boolean;
+  checking?: Promise<void>;
+}
+
+interface Recording {
+  readonly file: string;
+  readonly name: string;
+  readonly size: number;
+  readonly chunkSize: number;
+  readonly chunks: number;
+  readonly tmp: string;
+  /** One little-endian crc32 per chunk. */
+  readonly crcs: Buffer;
+  readonly written: Uint8Array;
+  writtenCount: number;
+  fh: Promise<FileHandle>;
+  pending: Promise<unknown>;
+  failed: boolean;
+  lastWrite: number;
+  /** Set once every chunk is in: settles when the copy has its name (or was given up). */
+  finishing?: Promise<void>;
+}
+
+const META_VERSION = 1;
+/** A recording that got no chunk for this long is given up. */
+const STALL_MS = 30_000;
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The copy's name: it depends on nothing but the file's identity and version. */
+export function copyName(file: string, version: string): string {
+  return createHash('sha256').update(file).update('\u0000').update(version).digest('hex').slice(0, 40);
+}
+
+export class FileCopies {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly minFileBytes: number;
+  readonly #boot = bootId();
+  readonly #entries = new Map<string, Entry>();
+  readonly #recordings = new Map<string, Recording>();
+  #bytes = 0;
+  #reserved = 0;
+  /** Last-use stamps: wall-clock ms, strictly increasing within this process (LRU order). */
+  #clock = 0;
+  #closed = false;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #s = { recorded: 0, abandoned: 0, served: 0, evictions: 0, corruptDropped: 0 };
+
+  private constructor(o: FileCopiesOptions) {
+    this.dir = o.dir;
+    this.maxBytes = o.maxBytes;
+    this.minFileBytes = o.minFileBytes ?? 1024 * 1024;
+  }
+
+  /** Opens (creates) the directory and indexes what is there; leftovers of killed recordings go. */
+  static async open(o: FileCopiesOptions): Promise<FileCopies> {
+    const c = new FileCopies(o);
+    await mkdir(o.dir, { recursive: true, mode: 0o700 });
+    for (const f of await readdir(o.dir)) {
+      const path = join(o.dir, f);
+      if (f.endsWith('.tmp')) {
+        // Another live process may be recording into it: only its own pid's are ours to judge.
+        const pid = Number(f.split('.')[1]);
+        if (!Number.isInteger(pid) || !alive(pid)) await rm(path, { force: true });
+        continue;
+      }
+      if (!f.endsWith('.copy')) continue;
+      const st = await stat(path).catch(() => undefined);
+      if (st === undefined) continue;
+      c.#add(f.slice(0, -5), st.size, st.mtimeMs, false);
+    }
+    return c;
+  }
+
+  #now(): number {
+    this.#clock = Math.max(this.#clock + 0.001, Date.now());
+    return this.#clock;
+  }
+
+  #add(name: string, bytes: number, lastUsed: number, trusted: boolean): void {
+    const old = this.#entries.get(name);
+    if (old !== undefined) this.#bytes -= old.bytes;
+    this.#entries.set(name, { bytes, lastUsed, trusted });
+    this.#bytes += bytes;
+  }
+
+  #paths(name: string): { copy: string; meta: string } {
+    return { copy: join(this.dir, `${name}.copy`), meta: join(this.dir, `${name}.meta`) };
+  }
+
+  /**
+   * The path of a complete copy of `file` at `version` with `size` bytes, or undefined.
+   * Synchronous (an open waits for it): one stat when this process has not seen the name.
+   */
+  lookup(file: string, version: string, size: number): string | undefined {
+    if (this.#closed || size < this.minFileBytes) return undefined;
+    const name = copyName(file, version);
+    const { copy } = this.#paths(name);
+    let e = this.#entries.get(name);
+    if (e === undefined) {
+      // Written by another process sharing the directory?
+      const st = statSync(copy, { throwIfNoEntry: false });
+      if (st === undefined) return undefined;
+      this.#add(name, st.size, this.#now(), false);
+      e = this.#entries.get(name)!;
+    }
+    if (e.bytes !== size) return undefined;
+    // Written in this boot (by this process or another): its bytes are whole. Otherwise a
+    // crash may have left holes: check first, in the background.
+    if (!e.trusted) e.trusted = this.#metaBoot(name) === this.#boot && this.#boot !== '';
+    if (!e.trusted) {
+      e.checking ??= this.#check(name).then(() => {
+        const now = this.#entries.get(name);
+        if (now !== undefined) now.checking = undefined;
+      });
+      return undefined;
+    }
+    e.lastUsed = this.#now();
+    this.#s.served++;
+    return copy;
+  }
+
+  /**
+   * As `lookup`, but a copy whose last chunk is in and that is only waiting for its writes
+   * (a reader opening the file again the moment the stream ended: `dd` after `dd`) is waited for.
+   */
+  async lookupSettled(file: string, version: string, size: number): Promise<string | undefined> {
+    const finishing = this.#recordings.get(copyName(file, version))?.finishing;
+    if (finishing !== undefined) await finishing;
+    return this.lookup(file, version, size);
+  }
+
+  /** True while `file`@`version` is being recorded: its chunks go to the copy, not to L2. */
+  isRecording(file: string, version: string): boolean {
+    return this.#recordings.has(copyName(file, version));
+  }
+
+  /**
+   * Starts recording `file`@`version` (`size` bytes in chunks of `chunkSize`) unless it is
+   * copied or being copied already, too small, or too big for the bound. `fill(i)` gives chunk
+   * `i` from the cache, for chunks that arrived before the recording started (returns undefined
+   * when it has not got it).
+   */
+  record(
+    file: string,
+    version: string,
+    size: number,
+    chunkSize: number,
+    fill: (index: number) => Uint8Array | undefined,
+  ): boolean {
+    if (this.#closed || size < this.minFileBytes || size > this.maxBytes / 2) return false;
+    const name = copyName(file, version);
+    if (this.#recordings.has(name) || this.#entries.has(name)) return false;
+    this.#makeRoom(size);
+    const chunks = Math.ceil(size / chunkSize);
+    const tmp = join(this.dir, `${name}.${process.pid}.tmp`);
+    const fh = open(tmp, 'w', 0o600);
+    const rec: Recording = {
+      file,
+      name,
+      size,
+      chunkSize,
+      chunks,
+      tmp,
+      crcs: Buffer.alloc(chunks * 4),
+      written: new Uint8Array(chunks),
+      writtenCount: 0,
+      fh,
+      pending: fh,
+      failed: false,
+      lastWrite: Date.now(),
+    };
+    fh.catch(() => {
+      rec.failed = true;
+    });
+    this.#recordings.set(name, rec);
+    this.#reserved += size;
+    this.#armStallCheck();
+    // What came before the recording (the open's prefetch, the first reads).
+    for (let i = 0; i < chunks; i++) {
+      const bytes = fill(i);
+      if (bytes !== undefined) this.#write(rec, i, bytes);
+    }
+    return true;
+  }
+
+  /**
+   * Writes chunk `index` of a file being recorded; false when it is not being recorded (the
+   * caller stores the chunk elsewhere).
+   */
+  write(file: string, version: string, index: number, bytes: Uint8Array): boolean {
+    const rec = this.#recordings.get(copyName(file, version));
+    if (rec === undefined) return false;
+    this.#write(rec, index, bytes);
+    return true;
+  }
+
+  #write(rec: Recording, index: number, bytes: Uint8Array): void {
+    if (index < 0 || index >= rec.chunks || rec.written[index] === 1) return;
+    const expected = Math.min(rec.chunkSize, rec.size - index * rec.chunkSize);
+    if (bytes.byteLength !== expected) return;
+    rec.written[index] = 1;
+    rec.writtenCount++;
+    rec.lastWrite = Date.now();
+    rec.crcs.writeUInt32LE(crc32(bytes), index * 4);
+    const at = index * rec.chunkSize;
+    rec.pending = Promise.all([
+      rec.pending,
+      rec.fh.then((fh) => fh.write(bytes, 0, bytes.byteLength, at)),
+    ]).catch(() => {
+      rec.failed = true;
+    });
+    if (rec.writtenCount === rec.chunks) rec.finishing = this.#finish(rec);
+  }
+
+  async #finish(rec: Recording): Promise<void> {
+    await rec.pending;
+    // Still listed while it is being named: an open meanwhile waits for it (lookupSettled).
+    if (this.#recordings.get(rec.name) !== rec) return;
+    const { copy, meta } = this.#paths(rec.name);
+    let ok = false;
+    try {
+      if (rec.failed) throw new Error('write failed');
+      await (await rec.fh).close();
+      await writeFile(
+        `${meta}.${process.pid}.tmp`,
+        JSON.stringify({
+          v: META_VERSION,
+          size: rec.size,
+          chunkSize: rec.chunkSize,
+          boot: this.#boot,
+          crc: rec.crcs.toString('base64'),
+        }),
+      );
+      // Meta first: a copy is never visible without the checks it is judged by.
+      await rename(`${meta}.${process.pid}.tmp`, meta);
+      await rename(rec.tmp, copy);
+      ok = true;
+    } catch {
+      await rm(rec.tmp, { force: true });
+      await rm(`${meta}.${process.pid}.tmp`, { force: true });
+    }
+    if (this.#recordings.get(rec.name) !== rec) {
+      // Given up meanwhile (invalidated, closed): the name goes again.
+      if (ok) await rm(copy, { force: true }).then(() => rm(meta, { force: true }));
+      return;
+    }
+    this.#recordings.delete(rec.name);
+    this.#reserved -= rec.size;
+    if (ok) {
+      this.#add(rec.name, rec.size, this.#now(), true);
+      this.#s.recorded++;
+    } else this.#s.abandoned++;
+  }
+
+  /** Gives up every recording. */
+  abandonAll(): void {
+    for (const rec of [...this.#recordings.values()]) this.#drop(rec);
+  }
+
+  /** Gives up the recordings of `file` (it changed on the host). */
+  abandon(file: string): void {
+    for (const rec of [...this.#recordings.values()]) if (rec.file === file) this.#drop(rec);
+  }
+
+  #drop(rec: Recording): void {
+    if (this.#recordings.get(rec.name) !== rec) return;
+    this.#recordings.delete(rec.name);
+    this.#reserved -= rec.size;
+    this.#s.abandoned++;
+    void rec.pending
+      .then(() => rec.fh)
+      .then((fh) => fh.close())
+      .catch(() => {})
+      .finally(() => rm(rec.tmp, { force: true }));
+  }
+
+  #armStallCheck(): void {
+    if (this.#stallTimer !== undefined) return;
+    this.#stallTimer = setInterval(() => {
+      const now = Date.now();
+      for (const rec of [...this.#recordings.values()]) if (now - rec.lastWrite > STALL_MS) this.#drop(rec);
+      if (this.#recordings.size === 0) {
+        clearInterval(this.#stallTimer);
+        this.#stallTimer = undefined;
+      }
+    }, STALL_MS / 3);
+    this.#stallTimer.unref();
+  }
+
+  /** Evicts least recently used copies until `incoming` more bytes fit the bound. */
+  #makeRoom(incoming: number): void {
+    if (this.#bytes + this.#reserved + incoming <= this.maxBytes) return;
+    const byAge = [...this.#entries].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [name, e] of byAge) {
+      if (this.#bytes + this.#reserved + incoming <= this.maxBytes) break;
+      this.#remove(name, e);
+      this.#s.evictions++;
+    }
+  }
+
+  #remove(name: string, e: Entry): void {
+    this.#entries.delete(name);
+    this.#bytes -= e.bytes;
+    const { copy, meta } = this.#paths(name);
+    // An open file keeps reading what it has (unlink keeps the data while it is open).
+    void rm(copy, { force: true }).then(() => rm(meta, { force: true }));
+  }
+
+  #metaBoot(name: string): unknown {
+    try {
+      return (JSON.parse(readFileSync(this.#paths(name).meta, 'utf8')) as { boot?: unknown }).boot;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Checks a copy against its crc32s; a good one is trusted (and its meta moved to this boot), a bad one removed. */
+  async #check(name: string): Promise<boolean> {
+    const { copy, meta } = this.#paths(name);
+    let ok = false;
+    try {
+      const m = JSON.parse(await readFile(meta, 'utf8')) as {
+        v?: unknown;
+        size?: unknown;
+        chunkSize?: unknown;
+        boot?: unknown;
+        crc?: unknown;
+      };
+      if (
+        m.v === META_VERSION &&
+        typeof m.size === 'number' &&
+        typeof m.chunkSize === 'number' &&
+        Number.isSafeInteger(m.chunkSize) &&
+        m.chunkSize > 0 &&
+        typeof m.crc === 'string'
+      ) {
+        const crcs = Buffer.from(m.crc, 'base64');
+        const chunks = Math.ceil(m.size / m.chunkSize);
+        if (crcs.byteLength === chunks * 4) {
+          const fh = await open(copy, 'r');
+          try {
+            const st = await fh.stat();
+            ok = st.size === m.size;
+            const buf = Buffer.allocUnsafe(m.chunkSize);
+            for (let i = 0; ok && i < chunks; i++) {
+              const len = Math.min(m.chunkSize, m.size - i * m.chunkSize);
+              const { bytesRead } = await fh.read(buf, 0, len, i * m.chunkSize);
+              ok = bytesRead === len && crc32(buf.subarray(0, len)) === crcs.readUInt32LE(i * 4);
+            }
+          } finally {
+            await fh.close();
+          }
+          if (ok && m.boot !== this.#boot) {
+            await writeFile(`${meta}.${process.pid}.tmp`, JSON.stringify({ ...m, boot: this.#boot }));
+            await rename(`${meta}.${process.pid}.tmp`, meta);
+          }
+        }
+      }
+    } catch {
+      ok = false;
+    }
+    const e = this.#entries.get(name);
+    if (ok) {
+      if (e !== undefined) e.trusted = true;
+    } else if (e !== undefined) {
+      this.#s.corruptDropped++;
+      this.#remove(name, e);
+    }
+    return ok;
+  }
+
+  /** Checks every copy (`cache verify`); returns how many were checked and how many were bad. */
+  async verify(): Promise<{ checked: number; corrupt: number }> {
+    let checked = 0;
+    let corrupt = 0;
+    for (const name of [...this.#entries.keys()]) {
+      checked++;
+      if (!(await this.#check(name))) corrupt++;
+    }
+    return { checked, corrupt };
+  }
+
+  /** Removes every copy and recording. */
+  async clear(): Promise<void> {
+    for (const rec of [...this.#recordings.values()]) this.#drop(rec);
+    for (const [name, e] of [...this.#entries]) this.#remove(name, e);
+    // Copies other processes made that this one never looked up.
+    for (const f of await readdir(this.dir).catch(() => [] as string[]))
+      if (f.endsWith('.copy') || f.endsWith('.meta')) await rm(join(this.dir, f), { force: true });
+  }
+
+  stats(): FileCopyStats {
+    return {
+      dir: this.dir,
+      files: this.#entries.size,
+      bytes: this.#bytes,
+      maxBytes: this.maxBytes,
+      ...this.#s,
+    };
+  }
+
+  /** Stops recording (unfinished copies are removed); copies stay. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#stallTimer !== undefined) clearInterval(this.#stallTimer);
+    const done = [...this.#recordings.values()].map((r) => r.pending);
+    for (const rec of [...this.#recordings.values()]) this.#drop(rec);
+    await Promise.all(done);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, type TestContext, test } from 'node:test';
+import { copyName, createChunkReader, FileCopies, openChunkCache } from '../src/index.js';
+import { fileSource, makeFile, sleep, tempDir } from './helpers.js';
+
+const CS = 64 * 1024;
+const SIZE = 40 * CS + 1234; // 2.5 MiB, a short last chunk
+const MiB = 1024 * 1024;
+
+async function setup(t: TestContext, copiesMaxBytes = 64 * MiB) {
+  const dir = tempDir(t);
+  const copiesDir = join(dir, 'copies');
+  const files = ['a', 'b', 'c'].map((n) => ({ name: n, ...makeFile(dir, `${n}.bin`, SIZE) }));
+  const cache = await openChunkCache({
+    l2Path: join(dir, 'c.db'),
+    writer: 'inline',
+    l2Admission: 'immediate',
+    copiesDir,
+    copiesMaxBytes,
+  });
+  const src = fileSource(CS);
+  for (const f of files) src.files.set(f.name, f.path);
+  const reader = createChunkReader({
+    cache,
+    chunkSize: CS,
+    fetchChunk: src.fetchChunk,
+    readAhead: { initialChunks: 2, maxChunks: 8, maxBytes: 8 * CS },
+  });
+  t.after(async () => {
+    reader.close();
+    await cache.close();
+  });
+  return { dir, copiesDir, files, cache, src, reader };
+}
+
+/** Reads a file start to end in 128 KiB reads on one handle, as `cat` does. */
+async function stream(
+  reader: ReturnType<typeof createChunkReader>,
+  file: string,
+  version: string,
+  fh: number,
+) {
+  const parts: Uint8Array[] = [];
+  for (let off = 0; off < SIZE; off += 2 * CS)
+    parts.push(await reader.read(file, version, SIZE, off, 2 * CS, fh));
+  reader.release(fh);
+  return Buffer.concat(parts);
+}
+
+async function settled(reader: ReturnType<typeof createChunkReader>, file: string, version: string) {
+  for (let i = 0; i < 200; i++) {
+    const p = await reader.localCopy(file, version, SIZE);
+    if (p !== undefined) return p;
+    await sleep(10);
+  }
+  return undefined;
+}
+
+describe('whole-file copies (FUSE passthrough)', () => {
+  test('a file streamed from its start gets a complete copy instead of L2 rows; other versions do not', async (t) => {
+    const { files, cache, reader } = await setup(t);
+    assert.ok((await stream(reader, 'a', 'v1', 1)).equals(files[0]!.bytes));
+    const copy = await settled(reader, 'a', 'v1');
+    assert.ok(copy !== undefined);
+    assert.ok(readFileSync(copy).equals(files[0]!.bytes));
+    assert.equal(await reader.localCopy('a', 'v2', SIZE), undefined);
+    assert.equal(await reader.localCopy('a', 'v1', SIZE + 1), undefined);
+    await cache.flush();
+    // Only what came before the recording started (the first reads) went to L2.
+    assert.ok(cache.stats().l2.entries <= 3, `L2 has ${cache.stats().l2.entries} chunks`);
+    assert.equal(cache.stats().copies?.recorded, 1);
+  });
+
+  test('random reads, reads from the middle and small files make no copy', async (t) => {
+    const { cache, reader } = await setup(t);
+    for (const off of [10 * CS, 30 * CS, 2 * CS, 20 * CS]) await reader.read('a', 'v1', SIZE, off, 4096, 1);
+    for (let off = 5 * CS; off < SIZE; off += 2 * CS) await reader.read('b', 'v1', SIZE, off, 2 * CS, 2);
+    reader.release(1);
+    reader.release(2);
+    await sleep(50);
+    assert.equal(await reader.localCopy('a', 'v1', SIZE), undefined);
+    assert.equal(await reader.localCopy('b', 'v1', SIZE), undefined);
+    assert.equal(cache.stats().copies?.files, 0);
+  });
+
+  test('a file invalidated while it streams gets no copy, and its partial copy is removed', async (t) => {
+    const { copiesDir, cache, reader } = await setup(t);
+    for (let off = 0; off < 10 * CS; off += 2 * CS) await reader.read('a', 'v1', SIZE, off, 2 * CS, 1);
+    for (let i = 0; i < 100 && !readdirSync(copiesDir).some((f) => f.endsWith('.tmp')); i++) await sleep(10);
+    assert.ok(
+      readdirSync(copiesDir).some((f) => f.endsWith('.tmp')),
+      'recording',
+    );
+    await cache.invalidateFile('a');
+    for (let off = 10 * CS; off < SIZE; off += 2 * CS) await reader.read('a', 'v1', SIZE, off, 2 * CS, 1);
+    reader.release(1);
+    await sleep(50);
+    assert.equal(await reader.localCopy('a', 'v1', SIZE), undefined);
+    assert.deepEqual(readdirSync(copiesDir), []);
+    assert.equal(cache.stats().copies?.abandoned, 1);
+  });
+
+  test('the byte bound holds: the least recently used copy goes first', async (t) => {
+    // Room for two copies (a file may take at most half the bound).
+    const { copiesDir, cache, reader } = await setup(t, 2 * SIZE + 1000);
+    await stream(reader, 'a', 'v1', 1);
+    assert.ok(await settled(reader, 'a', 'v1'));
+    await stream(reader, 'b', 'v1', 2);
+    assert.ok(await settled(reader, 'b', 'v1'));
+    assert.ok(await reader.localCopy('a', 'v1', SIZE)); // a is now more recent than b
+    await stream(reader, 'c', 'v1', 3);
+    assert.ok(await settled(reader, 'c', 'v1'));
+    await sleep(50);
+    assert.ok(await reader.localCopy('a', 'v1', SIZE));
+    assert.equal(await reader.localCopy('b', 'v1', SIZE), undefined);
+    const onDisk = readdirSync(copiesDir)
+      .filter((f) => f.endsWith('.copy'))
+      .reduce((n, f) => n + statSync(join(copiesDir, f)).size, 0);
+    assert.ok(onDisk <= 2 * SIZE + 1000, `${onDisk} bytes on disk`);
+    assert.equal(cache.stats().copies?.evictions, 1);
+  });
+
+  test('a copy from before a reboot is checked first: a good one is served after, a damaged one removed', async (t) => {
+    const { copiesDir, files, reader } = await setup(t);
+    await stream(reader, 'a', 'v1', 1);
+    await stream(reader, 'b', 'v1', 2);
+    const copyA = await settled(reader, 'a', 'v1');
+    const copyB = await settled(reader, 'b', 'v1');
+    assert.ok(copyA !== undefined && copyB !== undefined);
+    // Another process after a reboot: rewrite the boots, damage b.
+    for (const name of ['a', 'b']) {
+      const meta = join(copiesDir, `${copyName(name, `${CS}:v1`)}.meta`);
+      writeFileSync(
+        meta,
+        JSON.stringify({ ...JSON.parse(readFileSync(meta, 'utf8')), boot: 'an-earlier-boot' }),
+      );
+    }
+    const damaged = readFileSync(copyB);
+    damaged[SIZE - 10]! ^= 0xff;
+    writeFileSync(copyB, damaged);
+    const later = await FileCopies.open({ dir: copiesDir, maxBytes: 64 * MiB });
+    t.after(() => later.close());
+    const version = `${CS}:v1`;
+    assert.equal(later.lookup('a', version, SIZE), undefined, 'not served before it is checked');
+    assert.equal(later.lookup('b', version, SIZE), undefined);
+    let a: string | undefined;
+    for (let i = 0; i < 200 && a === undefined; i++) {
+      await sleep(10);
+      a = later.lookup('a', version, SIZE);
+    }
+    assert.equal(a, copyA);
+    assert.ok(readFileSync(a!).equals(files[0]!.bytes));
+    await sleep(50);
+    assert.equal(later.lookup('b', version, SIZE), undefined);
+    assert.equal(existsSync(copyB), false);
+    assert.equal(later.stats().corruptDropped, 1);
+  });
+
+  test('verify reports a damaged copy and removes it; clear removes every copy', async (t) => {
+    const { copiesDir, cache, reader } = await setup(t);
+    await stream(reader, 'a', 'v1', 1);
+    const copy = await settled(reader, 'a', 'v1');
+    const bytes = readFileSync(copy!);
+    bytes[5]! ^= 1;
+    writeFileSync(copy!, bytes);
+    const report = await cache.verify();
+    assert.deepEqual(report.copies, { checked: 1, corrupt: 1 });
+    await sleep(20);
+    assert.equal(existsSync(copy!), false);
+    await stream(reader, 'b', 'v1', 2);
+    assert.ok(await settled(reader, 'b', 'v1'));
+    await cache.clear();
+    await sleep(20);
+    assert.deepEqual(readdirSync(copiesDir), []);
+  });
+
+  test('leftovers of a killed recording go at open; bad meta files are never trusted', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, `${'0'.repeat(40)}.999999999.tmp`), 'partial');
+    const name = copyName('x', 'v');
+    writeFileSync(join(dir, `${name}.copy`), Buffer.alloc(2 * MiB));
+    for (const meta of [
+      '{',
+      '{"v":1,"size":"big"}',
+      '{"v":1,"size":2097152,"chunkSize":0,"crc":""}',
+      'null',
+    ]) {
+      writeFileSync(join(dir, `${name}.meta`), meta);
+      const c = await FileCopies.open({ dir, maxBytes: 64 * MiB });
+      assert.equal(c.lookup('x', 'v', 2 * MiB), undefined, meta);
+      await sleep(30);
+      assert.equal(c.lookup('x', 'v', 2 * MiB), undefined, meta);
+      await c.close();
+      writeFileSync(join(dir, `${name}.copy`), Buffer.alloc(2 * MiB));
+    }
+    assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
+  });
+
+  test('two caches on one directory (two mounts): a copy one makes, the other serves', async (t) => {
+    const { copiesDir, reader } = await setup(t);
+    const other = await FileCopies.open({ dir: copiesDir, maxBytes: 64 * MiB });
+    t.after(() => other.close());
+    await stream(reader, 'a', 'v1', 1);
+    const copy = await settled(reader, 'a', 'v1');
+    assert.equal(other.lookup('a', `${CS}:v1`, SIZE), copy);
+  });
+});
