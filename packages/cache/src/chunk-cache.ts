@@ -151,6 +151,8 @@ export interface ChunkCache {
    * False when it is not recorded (no copies directory, too small, copied already).
    */
   recordCopy(file: string, version: string, size: number, chunkSize: number): boolean;
+  /** True while `file`@`version` is being copied whole (see recordCopy). */
+  isCopying(file: string, version: string): boolean;
   /** Commits queued writes and closes the file. Later calls: get/has miss, put is ignored. */
   close(): Promise<void>;
 }
@@ -387,7 +389,7 @@ class TwoTierCache implements ChunkCache {
     const k = chunkKeyString(key);
     // A file being copied whole: the copy is its persistent tier (a plain write, not a SQLite
     // transaction), so L2 is skipped.
-    if (this.#l2 === undefined || this.#copies?.write(key.file, key.version, key.index, bytes) === true) {
+    if (this.#copies?.write(key.file, key.version, key.index, bytes) === true || this.#l2 === undefined) {
       this.#l1.set(k, key.file, bytes);
       return;
     }
@@ -426,6 +428,10 @@ class TwoTierCache implements ChunkCache {
       const k = chunkKeyString({ file, version, index });
       return this.#l1.peek(k) ?? this.#l2?.get(k);
     });
+  }
+
+  isCopying(file: string, version: string): boolean {
+    return this.#copies?.isRecording(file, version) ?? false;
   }
 
   async invalidateFile(file: string): Promise<void> {

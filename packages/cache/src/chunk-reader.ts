@@ -131,6 +131,8 @@ export interface ChunkReader {
   release(handle: ReadHandle): void;
   /** A complete local copy of the file (ChunkCache.localCopy), for FUSE passthrough. */
   localCopy(file: string, version: string, size: number): Promise<string | undefined>;
+  /** True while the file is being copied whole (ChunkCache.recordCopy), so its bytes are kept on disk. */
+  isCopying(file: string, version: string): boolean;
   /** Fetches every uncached chunk of a file (for `wormhole cache warm`), then flushes L2. */
   warm(
     file: string,
@@ -227,6 +229,10 @@ class Reader implements ChunkReader {
   /** Chunk size is part of the stored version: the same index at another size is other bytes. */
   #key(file: string, version: string, index: number): ChunkKey {
     return { file, version: `${this.chunkSize}:${version}`, index };
+  }
+
+  isCopying(file: string, version: string): boolean {
+    return this.#cache.isCopying(file, this.#key(file, version, 0).version);
   }
 
   localCopy(file: string, version: string, size: number): Promise<string | undefined> {

@@ -277,3 +277,97 @@ describe('remoteFileSystem directory listings ahead', () => {
     assert.deepEqual(off.asked, ['/']);
   });
 });
+
+describe('remoteFileSystem whole-file copies (FUSE passthrough)', () => {
+  const MiB = 1024 * 1024;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let s: Served;
+  let root: string;
+  let video: Buffer;
+
+  before(async () => {
+    dir = await tempDir();
+    root = join(dir.path, 'share');
+    await mkdir(root, { recursive: true });
+    video = randomBytes(64 * MiB + 5);
+    await writeFile(join(root, 'video.bin'), video);
+    s = await serve(root);
+  });
+  after(async () => {
+    await s?.close();
+    await dir?.remove();
+  });
+
+  it('a file streamed whole is dropped behind its reader, then opened on its copy: no fetch, same bytes', async () => {
+    let fetched = 0;
+    const { remote, cache, reader } = await readingThrough(s.fs, () => fetched++);
+    const copies = await openChunkCache({ l1MaxBytes: 8 * MiB, copiesDir: join(dir.path, 'copies') });
+    const copyingReader = createChunkReader({
+      cache: copies,
+      chunkSize: DEFAULT_CHUNK_SIZE,
+      fetchChunk: (file, version, index) =>
+        remote.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version),
+    });
+    await cache.close();
+    reader.close();
+    const dropped: Array<[number, number]> = [];
+    try {
+      const fs = remoteFileSystem(remote, {
+        reader: copyingReader,
+        cache: copies,
+        readdirAhead: 0,
+        dropBehind: (path, offset, length) => {
+          assert.equal(path, '/video.bin');
+          dropped.push([offset, length]);
+        },
+      });
+      const fh = await fs.open('/video.bin', 0);
+      assert.equal(fs.passthroughPath?.(fh), undefined, 'no copy yet');
+      const parts: Uint8Array[] = [];
+      for (let off = 0; off < video.length; off += MiB) {
+        parts.push(...(await fs.readv!('/video.bin', fh, off, MiB)));
+        // Never dropped within 16 MiB of the reader (the kernel's read-ahead window is ahead of it).
+        const end = dropped.at(-1);
+        if (end) assert.ok(end[0] + end[1] <= off - 16 * MiB, `${end} at ${off}`);
+      }
+      assert.ok(Buffer.concat(parts).equals(video));
+      await fs.release('/video.bin', fh);
+      assert.ok(dropped.length >= 1, 'dropped behind');
+      assert.equal(dropped[0]![0], 0);
+      for (let i = 1; i < dropped.length; i++)
+        assert.equal(dropped[i]![0], dropped[i - 1]![0] + dropped[i - 1]![1]);
+
+      const before = fetched;
+      const fh2 = await fs.open('/video.bin', 0);
+      const copy = fs.passthroughPath?.(fh2);
+      assert.ok(copy !== undefined, 'the open names the copy');
+      // Without passthrough (this test has no kernel), reads come from the copy.
+      assert.ok(
+        Buffer.from(await fs.read('/video.bin', fh2, 40 * MiB + 3, 100_000)).equals(
+          video.subarray(40 * MiB + 3, 40 * MiB + 100_003),
+        ),
+      );
+      assert.ok(
+        Buffer.from(await fs.read('/video.bin', fh2, video.length - 10, 100)).equals(
+          video.subarray(video.length - 10),
+        ),
+      );
+      await fs.release('/video.bin', fh2);
+      assert.equal(fetched, before, 'nothing fetched');
+      assert.deepEqual(fs.copyStats(), { opens: 1, readsHere: 2 });
+
+      // A new version on the host: no copy for it.
+      const changed = Buffer.from(video);
+      changed[0]! ^= 1;
+      await writeFile(join(root, 'video.bin'), changed);
+      fs.invalidate(['/video.bin']);
+      const fh3 = await fs.open('/video.bin', 0);
+      assert.equal(fs.passthroughPath?.(fh3), undefined);
+      assert.equal(Buffer.from(await fs.read('/video.bin', fh3, 0, 1))[0], changed[0]);
+      await fs.release('/video.bin', fh3);
+    } finally {
+      copyingReader.close();
+      await copies.close();
+    }
+  });
+});

@@ -82,6 +82,8 @@ export interface Fuse3Addon {
   ): boolean;
   /** Drops the kernel's cached attributes, data and name of `path`; true when the kernel knew it. */
   invalidate(h: Fuse3Handle, path: string): boolean;
+  /** Drops `[offset, offset + length)` of the kernel's page cache of `path` (length > 0); true when the kernel knew it. */
+  invalidateData(h: Fuse3Handle, path: string, offset: number, length: number): boolean;
   /** [inodes the kernel holds, requests waiting for a reply, passthrough negotiated (0/1), passthrough opens so far] */
   stats(h: Fuse3Handle): [number, number, number, number];
 }

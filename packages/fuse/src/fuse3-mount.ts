@@ -77,6 +77,9 @@ export async function fuse3Mount(
     binding: 'fuse3',
     cache,
     gone,
+    invalidateData(path: string, offset: number, length: number): void {
+      addon.invalidateData(h, path, offset, length);
+    },
     invalidate(path: string): void {
       cache.invalidate(path);
       addon.invalidate(h, path);

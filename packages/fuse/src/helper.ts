@@ -62,6 +62,7 @@ pipe.on('data', (chunk: Buffer) => {
         const r = new Reader(f.body);
         const c = r.u8();
         if (c === Control.invalidate) live?.invalidate(r.str());
+        else if (c === Control.invalidateData) live?.invalidateData(r.str(), r.f64(), r.f64());
         else if (c === Control.unmount) void shutdown(0);
       }
     });

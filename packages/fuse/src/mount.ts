@@ -46,6 +46,11 @@ export interface Mount {
    * the next open that sees a new size or mtime (`kernelCache: 'auto'`).
    */
   invalidate(path: string): void;
+  /**
+   * Drops `[offset, offset + length)` of the kernel's page cache of `path` (libfuse3 binding;
+   * a no-op on fuse-native): for data the mount keeps elsewhere, so it is not cached twice.
+   */
+  invalidateData(path: string, offset: number, length: number): void;
   /** Unmounts. Idempotent, and bounded in time: a wedged helper is aborted and killed. */
   unmount(): Promise<void>;
   on<E extends keyof MountEvents>(event: E, listener: (...args: MountEvents[E]) => void): this;
@@ -109,6 +114,24 @@ class MountHandle extends EventEmitter implements Mount {
     const pipe = this.#pipe;
     if (pipe === undefined || pipe.destroyed) return;
     pipe.write(new Writer(32 + path.length * 3).u8(Control.invalidate).str(path).finish(KIND_CONTROL, 0));
+  }
+
+  invalidateData(path: string, offset: number, length: number): void {
+    if (!this.#mounted || !(length > 0) || !(offset >= 0)) return;
+    if (this.#native !== undefined) {
+      this.#native.invalidateData(path, offset, length);
+      return;
+    }
+    const pipe = this.#pipe;
+    if (pipe === undefined || pipe.destroyed) return;
+    pipe.write(
+      new Writer(48 + path.length * 3)
+        .u8(Control.invalidateData)
+        .str(path)
+        .f64(offset)
+        .f64(length)
+        .finish(KIND_CONTROL, 0),
+    );
   }
 
   unmount(): Promise<void> {

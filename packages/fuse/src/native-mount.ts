@@ -17,6 +17,8 @@ export interface NativeMount {
   readonly gone: Promise<void>;
   /** Drops what is cached about `path` (and below): the mount's attributes, and with libfuse3 the kernel's attributes, page cache and name. */
   invalidate(path: string): void;
+  /** Drops a range of the kernel's page cache of `path` (libfuse3 only; fuse-native cannot). */
+  invalidateData(path: string, offset: number, length: number): void;
   /** Unmounts; falls back to a lazy unmount (and an abort) when the binding's own unmount fails. */
   close(): Promise<void>;
 }
@@ -68,6 +70,7 @@ function fuseNativeMount(fs: FileSystem, mountpoint: string, o: ResolvedMountOpt
         cache,
         gone: new Promise<void>(() => {}),
         invalidate: (path) => cache.invalidate(path),
+        invalidateData: () => {},
         close: () => {
           closing ??= new Promise<void>((done) => fuse.unmount(() => done())).then(() =>
             unmountPath(mountpoint),

@@ -37,7 +37,7 @@ export const Op = {
   flush: 18,
 } as const;
 
-export const Control = { invalidate: 1, unmount: 2 } as const;
+export const Control = { invalidate: 1, unmount: 2, invalidateData: 3 } as const;
 export const Event = { ready: 1, error: 2, unmounted: 3 } as const;
 
 /** Header bytes before the body: length, kind, id. */

@@ -73,6 +73,33 @@ for (const fuse3Loop of ['main', 'thread'] as const)
       assert.ok(await waitFor(async () => (await sh(`stat '${mnt}/docs/fresh'`)).code !== 0, 1000));
     });
 
+    test('invalidateData drops just that range of the page cache; bad ranges are refused', async () => {
+      const file = join(src, 'range.bin');
+      const old = Buffer.alloc(3 * 65536, 1);
+      await fsp.writeFile(file, old);
+      const { mtime } = await fsp.stat(file);
+      assert.ok(old.equals(await fsp.readFile(join(mnt, 'range.bin'))));
+      // New bytes behind the kernel's back, same size and mtime: the page cache keeps the old.
+      await fsp.writeFile(file, Buffer.alloc(3 * 65536, 2));
+      await fsp.utimes(file, mtime, mtime);
+      assert.ok(old.equals(await fsp.readFile(join(mnt, 'range.bin'))));
+      m!.invalidateData('/range.bin', 65536, 65536);
+      const expect = Buffer.concat([Buffer.alloc(65536, 1), Buffer.alloc(65536, 2), Buffer.alloc(65536, 1)]);
+      assert.ok(
+        await waitFor(async () => expect.equals(await fsp.readFile(join(mnt, 'range.bin'))), 1000),
+        'only the middle range is read again',
+      );
+      assert.ok('addon' in loaded);
+      for (const [off, len] of [
+        [0, 0],
+        [-1, 10],
+        [0, Number.NaN],
+        [2 ** 53, 1],
+      ] as const)
+        m!.invalidateData('/range.bin', off, len); // ignored, no throw
+      m!.invalidateData('/no/such/file', 0, 10);
+    });
+
     test('writes: create, append, truncate, chmod, touch, mkdir, rename, cp -a, rm', async () => {
       const script = [
         `cd '${mnt}'`,

@@ -78,7 +78,12 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
         r.read(file, offset, length, version, { signal }),
     });
     let m: Mount | undefined;
-    const fs = remoteFileSystem(r, { reader, cache, onInvalidate: (path) => m?.invalidate(path) });
+    const fs = remoteFileSystem(r, {
+      reader,
+      cache,
+      onInvalidate: (path) => m?.invalidate(path),
+      dropBehind: (path, offset, length) => m?.invalidateData(path, offset, length),
+    });
     m = await mount(fs, options.mountpoint, {
       fsname: 'wormhole',
       readOnly: true,
