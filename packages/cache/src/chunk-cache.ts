@@ -133,7 +133,7 @@ export interface ChunkCache {
   fileEpoch(file: string): number;
   /** Stores a chunk unless `file` was invalidated since `epoch` was read. */
   putIfCurrent(key: ChunkKey, bytes: Uint8Array, epoch: number): void;
-  /** Resolves when every L2 write queued before the call is committed. */
+  /** Resolves when every L2 write queued before the call is committed (and whole-file copies are named and checksummed). */
   flush(): Promise<void>;
   stats(): CacheStats;
   /** Drops everything and resets the counters. */
@@ -453,6 +453,7 @@ class TwoTierCache implements ChunkCache {
   async flush(): Promise<void> {
     await this.#drainAll();
     await this.#l2?.flush();
+    await this.#copies?.idle();
   }
 
   stats(): CacheStats {

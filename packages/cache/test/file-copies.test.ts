@@ -123,12 +123,13 @@ describe('whole-file copies (FUSE passthrough)', () => {
   });
 
   test('a copy from before a reboot is checked first: a good one is served after, a damaged one removed', async (t) => {
-    const { copiesDir, files, reader } = await setup(t);
+    const { copiesDir, files, cache, reader } = await setup(t);
     await stream(reader, 'a', 'v1', 1);
     await stream(reader, 'b', 'v1', 2);
     const copyA = await settled(reader, 'a', 'v1');
     const copyB = await settled(reader, 'b', 'v1');
     assert.ok(copyA !== undefined && copyB !== undefined);
+    await cache.flush(); // their crc32s are computed after the stream
     // Another process after a reboot: rewrite the boots, damage b.
     for (const name of ['a', 'b']) {
       const meta = join(copiesDir, `${copyName(name, `${CS}:v1`)}.meta`);
@@ -162,6 +163,7 @@ describe('whole-file copies (FUSE passthrough)', () => {
     const { copiesDir, cache, reader } = await setup(t);
     await stream(reader, 'a', 'v1', 1);
     const copy = await settled(reader, 'a', 'v1');
+    await cache.flush(); // crc32s computed (right after the stream)
     const bytes = readFileSync(copy!);
     bytes[5]! ^= 1;
     writeFileSync(copy!, bytes);
@@ -174,6 +176,21 @@ describe('whole-file copies (FUSE passthrough)', () => {
     await cache.clear();
     await sleep(20);
     assert.deepEqual(readdirSync(copiesDir), []);
+  });
+
+  test('a copy from before a reboot whose crc32s were never computed (killed right after) goes', async (t) => {
+    const { copiesDir, reader } = await setup(t);
+    await stream(reader, 'a', 'v1', 1);
+    const copy = await settled(reader, 'a', 'v1');
+    const meta = join(copiesDir, `${copyName('a', `${CS}:v1`)}.meta`);
+    const { crc: _crc, ...noCrc } = JSON.parse(readFileSync(meta, 'utf8')) as Record<string, unknown>;
+    writeFileSync(meta, JSON.stringify({ ...noCrc, boot: 'an-earlier-boot' }));
+    const later = await FileCopies.open({ dir: copiesDir, maxBytes: 64 * MiB });
+    t.after(() => later.close());
+    assert.equal(later.lookup('a', `${CS}:v1`, SIZE), undefined);
+    await sleep(50);
+    assert.equal(later.lookup('a', `${CS}:v1`, SIZE), undefined);
+    assert.equal(existsSync(copy!), false);
   });
 
   test('leftovers of a killed recording go at open; bad meta files are never trusted', async (t) => {
