@@ -52,6 +52,8 @@ export interface ChunkCacheOptions {
   copiesDir?: string;
   /** Bound of the copies' bytes (`[cache] copies_size`). Default 10 GiB. */
   copiesMaxBytes?: number;
+  /** A copy whose stream stopped this long is given up, its chunks moved to L2. Default 30000 ms. */
+  copiesStallMs?: number;
 }
 
 /** Counters of one tier. Hits/misses/evictions count since this cache object was opened. */
@@ -196,6 +198,7 @@ export async function openChunkCache(options: ChunkCacheOptions = {}): Promise<C
       : await FileCopies.open({
           dir: options.copiesDir,
           maxBytes: positive('copiesMaxBytes', options.copiesMaxBytes, 10 * 1024 * MiB),
+          stallMs: positive('copiesStallMs', options.copiesStallMs, 30_000),
         });
   const cache = new TwoTierCache(
     l1,
@@ -424,10 +427,24 @@ class TwoTierCache implements ChunkCache {
 
   recordCopy(file: string, version: string, size: number, chunkSize: number): boolean {
     if (this.#closed || this.#copies === undefined) return false;
-    return this.#copies.record(file, version, size, chunkSize, (index) => {
-      const k = chunkKeyString({ file, version, index });
-      return this.#l1.peek(k) ?? this.#l2?.get(k);
-    });
+    const epoch = this.fileEpoch(file);
+    return this.#copies.record(
+      file,
+      version,
+      size,
+      chunkSize,
+      (index) => {
+        const k = chunkKeyString({ file, version, index });
+        return this.#l1.peek(k) ?? this.#l2?.get(k);
+      },
+      // A stream that stopped halfway: what it wrote to the copy goes to L2, paced by the writer.
+      async (index, bytes) => {
+        const l2 = this.#l2;
+        if (l2 === undefined || this.#closed || this.fileEpoch(file) !== epoch) return;
+        l2.put({ key: chunkKeyString({ file, version, index }), file, version, index, bytes });
+        if (l2.pendingBytes > 32 * MiB) await l2.flush();
+      },
+    );
   }
 
   isCopying(file: string, version: string): boolean {

@@ -37,6 +37,8 @@ export interface FileCopiesOptions {
   readonly maxBytes: number;
   /** Files smaller than this are not copied (their re-reads are cheap already). Default 1 MiB. */
   readonly minFileBytes?: number;
+  /** A recording that got no chunk for this long is given up (its chunks salvaged). Default 30 s. */
+  readonly stallMs?: number;
 }
 
 /** What `stats()` reports. */
@@ -77,13 +79,13 @@ interface Recording {
   pending: Promise<unknown>;
   failed: boolean;
   lastWrite: number;
+  /** Where the chunks of a recording given up for stalling go (L2), read back from the file. */
+  readonly salvage: ((index: number, bytes: Uint8Array) => Promise<void> | void) | undefined;
   /** Set once every chunk is in: settles when the copy has its name (or was given up). */
   finishing?: Promise<void>;
 }
 
 const META_VERSION = 1;
-/** A recording that got no chunk for this long is given up. */
-const STALL_MS = 30_000;
 
 function bootId(): string {
   try {
@@ -102,6 +104,7 @@ export class FileCopies {
   readonly dir: string;
   readonly maxBytes: number;
   readonly minFileBytes: number;
+  readonly stallMs: number;
   readonly #boot = bootId();
   readonly #entries = new Map<string, Entry>();
   readonly #recordings = new Map<string, Recording>();
@@ -117,6 +120,7 @@ export class FileCopies {
     this.dir = o.dir;
     this.maxBytes = o.maxBytes;
     this.minFileBytes = o.minFileBytes ?? 1024 * 1024;
+    this.stallMs = o.stallMs ?? 30_000;
   }
 
   /** Opens (creates) the directory and indexes what is there; leftovers of killed recordings go. */
@@ -206,7 +210,9 @@ export class FileCopies {
    * Starts recording `file`@`version` (`size` bytes in chunks of `chunkSize`) unless it is
    * copied or being copied already, too small, or too big for the bound. `fill(i)` gives chunk
    * `i` from the cache, for chunks that arrived before the recording started (returns undefined
-   * when it has not got it).
+   * when it has not got it). `salvage(i, bytes)` takes the chunks of a recording given up because
+   * its reader stopped (a video watched halfway): they were written here instead of into L2, and
+   * must not be lost with the partial file.
    */
   record(
     file: string,
@@ -214,6 +220,7 @@ export class FileCopies {
     size: number,
     chunkSize: number,
     fill: (index: number) => Uint8Array | undefined,
+    salvage?: (index: number, bytes: Uint8Array) => Promise<void> | void,
   ): boolean {
     if (this.#closed || size < this.minFileBytes || size > this.maxBytes / 2) return false;
     const name = copyName(file, version);
@@ -221,7 +228,7 @@ export class FileCopies {
     this.#makeRoom(size);
     const chunks = Math.ceil(size / chunkSize);
     const tmp = join(this.dir, `${name}.${process.pid}.tmp`);
-    const fh = open(tmp, 'w', 0o600);
+    const fh = open(tmp, 'w+', 0o600);
     const rec: Recording = {
       file,
       name,
@@ -235,6 +242,7 @@ export class FileCopies {
       pending: fh,
       failed: false,
       lastWrite: Date.now(),
+      salvage,
     };
     fh.catch(() => {
       rec.failed = true;
@@ -369,28 +377,47 @@ export class FileCopies {
     for (const rec of [...this.#recordings.values()]) if (rec.file === file) this.#drop(rec);
   }
 
-  #drop(rec: Recording): void {
+  /** Gives up a recording; with `salvage`, its chunks are handed back (read from the partial file) first. */
+  #drop(rec: Recording, salvage = false): void {
     if (this.#recordings.get(rec.name) !== rec) return;
     this.#recordings.delete(rec.name);
     this.#reserved -= rec.size;
     this.#s.abandoned++;
-    void rec.pending
-      .then(() => rec.fh)
-      .then((fh) => fh.close())
+    const done = rec.pending
+      .then(async () => {
+        const fh = await rec.fh;
+        try {
+          if (salvage && rec.salvage !== undefined && !rec.failed) await this.#salvage(rec, fh);
+        } finally {
+          await fh.close();
+        }
+      })
       .catch(() => {})
       .finally(() => rm(rec.tmp, { force: true }));
+    this.#background = this.#background.then(() => done);
+  }
+
+  async #salvage(rec: Recording, fh: FileHandle): Promise<void> {
+    for (let i = 0; i < rec.chunks && !this.#closed; i++) {
+      if (rec.written[i] !== 1) continue;
+      const len = Math.min(rec.chunkSize, rec.size - i * rec.chunkSize);
+      const bytes = Buffer.allocUnsafe(len);
+      const { bytesRead } = await fh.read(bytes, 0, len, i * rec.chunkSize);
+      if (bytesRead === len) await rec.salvage!(i, bytes);
+    }
   }
 
   #armStallCheck(): void {
     if (this.#stallTimer !== undefined) return;
     this.#stallTimer = setInterval(() => {
       const now = Date.now();
-      for (const rec of [...this.#recordings.values()]) if (now - rec.lastWrite > STALL_MS) this.#drop(rec);
+      for (const rec of [...this.#recordings.values()])
+        if (now - rec.lastWrite > this.stallMs && rec.finishing === undefined) this.#drop(rec, true);
       if (this.#recordings.size === 0) {
         clearInterval(this.#stallTimer);
         this.#stallTimer = undefined;
       }
-    }, STALL_MS / 3);
+    }, this.stallMs / 3);
     this.#stallTimer.unref();
   }
 

@@ -9,7 +9,7 @@ const CS = 64 * 1024;
 const SIZE = 40 * CS + 1234; // 2.5 MiB, a short last chunk
 const MiB = 1024 * 1024;
 
-async function setup(t: TestContext, copiesMaxBytes = 64 * MiB) {
+async function setup(t: TestContext, copiesMaxBytes = 64 * MiB, copiesStallMs = 30_000) {
   const dir = tempDir(t);
   const copiesDir = join(dir, 'copies');
   const files = ['a', 'b', 'c'].map((n) => ({ name: n, ...makeFile(dir, `${n}.bin`, SIZE) }));
@@ -19,6 +19,7 @@ async function setup(t: TestContext, copiesMaxBytes = 64 * MiB) {
     l2Admission: 'immediate',
     copiesDir,
     copiesMaxBytes,
+    copiesStallMs,
   });
   const src = fileSource(CS);
   for (const f of files) src.files.set(f.name, f.path);
@@ -100,6 +101,23 @@ describe('whole-file copies (FUSE passthrough)', () => {
     assert.equal(await reader.localCopy('a', 'v1', SIZE), undefined);
     assert.deepEqual(readdirSync(copiesDir), []);
     assert.equal(cache.stats().copies?.abandoned, 1);
+  });
+
+  test('a stream that stops halfway: its recording is given up and what it wrote goes to L2', async (t) => {
+    const { copiesDir, cache, reader, src } = await setup(t, 64 * MiB, 150);
+    for (let off = 0; off < 20 * CS; off += 2 * CS) await reader.read('a', 'v1', SIZE, off, 2 * CS, 1);
+    reader.release(1);
+    await sleep(500);
+    await cache.flush();
+    assert.equal(await reader.localCopy('a', 'v1', SIZE), undefined);
+    assert.deepEqual(readdirSync(copiesDir), []);
+    assert.equal(cache.stats().copies?.abandoned, 1);
+    // Every chunk the reader got is in L2: reading them again fetches nothing.
+    const calls = src.calls.length;
+    const again = createChunkReader({ cache, chunkSize: CS, fetchChunk: src.fetchChunk, readAhead: false });
+    for (let off = 0; off < 20 * CS; off += CS) await again.read('a', 'v1', SIZE, off, CS);
+    assert.equal(src.calls.length, calls);
+    assert.ok(cache.stats().l2.entries >= 20, `L2 has ${cache.stats().l2.entries}`);
   });
 
   test('the byte bound holds: the least recently used copy goes first', async (t) => {
