@@ -47,6 +47,12 @@ describe('config', () => {
     assert.equal(c.cache.l1Size, 64 * 1024 * 1024);
     assert.equal(c.cache.l2Size, 1_000_000);
     assert.equal(c.cache.l2Path, join(dir, 'c.db'));
+    // Whole-file copies live beside the L2 file, with their own bound (default 10 GiB; 0 = none).
+    assert.equal(c.cache.copiesDir, join(dir, 'copies'));
+    assert.equal(c.cache.copiesSize, 10 * 1024 ** 3);
+    const none = loadConfig({ env: envWith('[cache]\ncopies_size = 0\n') });
+    assert.equal(none.cache.copiesSize, 0);
+    expectConfigError(envWith('[cache]\ncopies_size = "lots"\n'), 'CLI_CONFIG_INVALID', /copies_size/);
   });
 
   it('names the file, line and problem for broken TOML', () => {

@@ -28,11 +28,14 @@ export { type FuseMountInfo, findFuseMount, unmount } from './mountpoint.js';
 export type { KernelCacheMode, MountOptions } from './options.js';
 export {
   checkFuse,
+  checkPassthrough,
+  evaluatePassthrough,
   evaluatePlatform,
   type FuseCheck,
   type FuseReport,
   isAvailable,
   linuxInstallHint,
+  type PassthroughProbe,
   type PlatformProbe,
   probePlatform,
 } from './platform.js';

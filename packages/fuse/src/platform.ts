@@ -227,6 +227,62 @@ export function checkFuse(): FuseReport {
   return evaluatePlatform(probePlatform());
 }
 
+/** Facts deciding whether FUSE passthrough can serve local copies (see {@link evaluatePassthrough}). */
+export interface PassthroughProbe {
+  platform: NodeJS.Platform;
+  /** Kernel release (`uname -r`), e.g. `6.18.44`. */
+  release: string;
+  uid: number | undefined;
+  /** The project's libfuse3 binding loaded (it negotiates passthrough; fuse-native cannot). */
+  binding: boolean;
+}
+
+/**
+ * Whether mounts here can hand whole-file copies to the kernel (FUSE passthrough): Linux >= 6.9
+ * (CONFIG_FUSE_PASSTHROUGH, on in distribution kernels), root (the backing-file ioctl needs
+ * CAP_SYS_ADMIN), the libfuse3 binding. Without it copies are still made and read by the mount.
+ */
+export function evaluatePassthrough(p: PassthroughProbe): { ok: boolean; detail: string; fix?: string } {
+  if (p.platform !== 'linux') return { ok: false, detail: `FUSE passthrough is Linux-only (${p.platform})` };
+  const [major = 0, minor = 0] = p.release.split(/[.-]/).map(Number);
+  if (!(major * 1000 + minor >= 6009))
+    return {
+      ok: false,
+      detail: `kernel ${p.release}: FUSE passthrough needs Linux 6.9 or later`,
+      fix: 'a newer kernel',
+    };
+  if (!p.binding)
+    return {
+      ok: false,
+      detail: 'the libfuse3 binding is not built: fuse-native cannot use FUSE passthrough',
+      fix: 'apt-get install libfuse3-dev, then pnpm install',
+    };
+  if (p.uid !== 0)
+    return {
+      ok: false,
+      detail:
+        'not root: the kernel lets only CAP_SYS_ADMIN register backing files; re-reads of copied files go through the mount',
+    };
+  return {
+    ok: true,
+    detail: `kernel ${p.release}, root, libfuse3 binding: re-reads of copied files are served by the kernel`,
+  };
+}
+
+/** {@link evaluatePassthrough} for this process. */
+export function checkPassthrough(): { ok: boolean; detail: string; fix?: string } {
+  let release = '';
+  try {
+    release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  } catch {}
+  return evaluatePassthrough({
+    platform: process.platform,
+    release,
+    uid: process.getuid?.(),
+    binding: 'addon' in loadFuse3(),
+  });
+}
+
 /** True when a FUSE mount can be attempted on this machine. */
 export function isAvailable(): boolean {
   return checkFuse().available;

@@ -9,6 +9,7 @@ import {
   errnoFromError,
   errnoName,
   errnoOf,
+  evaluatePassthrough,
   evaluatePlatform,
   type PlatformProbe,
 } from '../src/index.js';
@@ -110,6 +111,29 @@ describe('platform decision logic', () => {
     assert.match(r.checks[0]?.fix ?? '', /WinFsp/);
     assert.equal(evaluatePlatform({ ...win, winfsp: true }).checks[0]?.ok, true);
     assert.equal(evaluatePlatform({ ...linuxOk, platform: 'freebsd' }).available, false);
+  });
+});
+
+describe('FUSE passthrough decision', () => {
+  const base = { platform: 'linux' as const, release: '6.18.44-fc-v657', uid: 0, binding: true };
+  test('Linux >= 6.9, root, the libfuse3 binding: available', () => {
+    assert.equal(evaluatePassthrough(base).ok, true);
+    assert.equal(evaluatePassthrough({ ...base, release: '6.9.0' }).ok, true);
+    assert.equal(evaluatePassthrough({ ...base, release: '7.0.1' }).ok, true);
+  });
+  test('each missing piece is named', () => {
+    assert.match(evaluatePassthrough({ ...base, release: '6.8.12' }).detail, /6\.9/);
+    assert.match(evaluatePassthrough({ ...base, release: '5.15.0-91-generic' }).detail, /6\.9/);
+    assert.match(evaluatePassthrough({ ...base, release: '' }).detail, /6\.9/);
+    assert.match(evaluatePassthrough({ ...base, uid: 1000 }).detail, /not root/);
+    assert.match(evaluatePassthrough({ ...base, binding: false }).detail, /libfuse3 binding/);
+    assert.match(evaluatePassthrough({ ...base, platform: 'darwin' }).detail, /Linux-only/);
+    for (const p of [
+      { ...base, uid: 1000 },
+      { ...base, binding: false },
+      { ...base, release: '6.1' },
+    ])
+      assert.equal(evaluatePassthrough(p).ok, false);
   });
 });
 

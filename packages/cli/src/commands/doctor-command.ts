@@ -56,6 +56,17 @@ async function runChecks(ctx: CommandContext, fix: boolean): Promise<Check[]> {
       ...(c.fix !== undefined && { fix: c.fix }),
     });
 
+  if (report.available) {
+    const pt = fuse.checkPassthrough();
+    checks.push({
+      name: 'fuse: passthrough',
+      ok: pt.ok,
+      detail: pt.detail,
+      ...(pt.fix !== undefined && { fix: pt.fix }),
+      warning: true,
+    });
+  }
+
   const { isSqliteAvailable } = await import('@wormhole/cache');
   const sqlite = isSqliteAvailable();
   checks.push({
@@ -108,8 +119,8 @@ async function runChecks(ctx: CommandContext, fix: boolean): Promise<Check[]> {
       checks.push({
         name: 'cache: disk space',
         ok: free >= Math.min(config.cache.l2Size, 1024 ** 3),
-        detail: `${formatBytes(free)} free for a ${formatBytes(config.cache.l2Size)} cache`,
-        fix: 'free disk space or lower [cache] l2_size',
+        detail: `${formatBytes(free)} free for a ${formatBytes(config.cache.l2Size)} cache${config.cache.copiesSize > 0 ? ` and ${formatBytes(config.cache.copiesSize)} of whole-file copies` : ''}`,
+        fix: 'free disk space or lower [cache] l2_size and copies_size',
         warning: true,
       });
     } catch (err) {
