@@ -76,7 +76,8 @@ interface Recording {
   readonly written: Uint8Array;
   writtenCount: number;
   fh: Promise<FileHandle>;
-  pending: Promise<unknown>;
+  /** Writes in flight. Nothing else holds a written chunk: the bytes go when their write is done. */
+  readonly writes: Set<Promise<void>>;
   failed: boolean;
   lastWrite: number;
   /** Where the chunks of a recording given up for stalling go (L2), read back from the file. */
@@ -239,7 +240,7 @@ export class FileCopies {
       written: new Uint8Array(chunks),
       writtenCount: 0,
       fh,
-      pending: fh,
+      writes: new Set(),
       failed: false,
       lastWrite: Date.now(),
       salvage,
@@ -277,17 +278,21 @@ export class FileCopies {
     rec.writtenCount++;
     rec.lastWrite = Date.now();
     const at = index * rec.chunkSize;
-    rec.pending = Promise.all([
-      rec.pending,
-      rec.fh.then((fh) => fh.write(bytes, 0, bytes.byteLength, at)),
-    ]).catch(() => {
-      rec.failed = true;
-    });
+    const w = rec.fh
+      .then((fh) => fh.write(bytes, 0, bytes.byteLength, at))
+      .then(
+        () => {},
+        () => {
+          rec.failed = true;
+        },
+      );
+    rec.writes.add(w);
+    void w.finally(() => rec.writes.delete(w));
     if (rec.writtenCount === rec.chunks) rec.finishing = this.#finish(rec);
   }
 
   async #finish(rec: Recording): Promise<void> {
-    await rec.pending;
+    await settled(rec);
     // Still listed while it is being named: an open meanwhile waits for it (lookupSettled).
     if (this.#recordings.get(rec.name) !== rec) return;
     const { copy, meta } = this.#paths(rec.name);
@@ -383,7 +388,7 @@ export class FileCopies {
     this.#recordings.delete(rec.name);
     this.#reserved -= rec.size;
     this.#s.abandoned++;
-    const done = rec.pending
+    const done = settled(rec)
       .then(async () => {
         const fh = await rec.fh;
         try {
@@ -530,10 +535,16 @@ export class FileCopies {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#stallTimer !== undefined) clearInterval(this.#stallTimer);
-    const done = [...this.#recordings.values()].map((r) => r.pending);
+    const done = [...this.#recordings.values()].map(settled);
     for (const rec of [...this.#recordings.values()]) this.#drop(rec);
     await Promise.all(done);
   }
+}
+
+/** Resolves when a recording has no write in flight (and its file is open, or failed to). */
+async function settled(rec: Recording): Promise<void> {
+  await rec.fh.catch(() => {});
+  while (rec.writes.size > 0) await Promise.all(rec.writes);
 }
 
 interface CopyMeta {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { copyName, createChunkReader, FileCopies, openChunkCache } from '../src/index.js';
 import { fileSource, makeFile, sleep, tempDir } from './helpers.js';
 
@@ -209,6 +211,31 @@ describe('whole-file copies (FUSE passthrough)', () => {
     await sleep(50);
     assert.equal(later.lookup('a', `${CS}:v1`, SIZE), undefined);
     assert.equal(existsSync(copy!), false);
+  });
+
+  test('a recording does not keep the chunks it wrote (a 10 GiB video must not stay in memory)', async (t) => {
+    const dir = tempDir(t);
+    const c = await FileCopies.open({ dir, maxBytes: 64 * MiB });
+    t.after(() => c.close());
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    assert.ok(c.record('f', 'v', 20 * CS, CS, () => undefined));
+    const refs: WeakRef<Uint8Array>[] = [];
+    const writeChunk = (i: number) => {
+      const bytes = new Uint8Array(CS).fill(i);
+      refs.push(new WeakRef(bytes));
+      assert.ok(c.write('f', 'v', i, bytes));
+    };
+    for (let i = 0; i < 10; i++) writeChunk(i);
+    // Let the writes finish (the recording itself stays open: 10 of 20 chunks).
+    await sleep(200);
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await sleep(10);
+    }
+    // V8 may keep the last object it saw alive a little longer; a chain holding every chunk keeps 10.
+    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    assert.ok(alive <= 1, `${alive} of 10 written chunks still in memory`);
   });
 
   test('leftovers of a killed recording go at open; bad meta files are never trusted', async (t) => {
