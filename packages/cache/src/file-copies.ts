@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import {
   type FileHandle,
   mkdir,
@@ -428,6 +428,8 @@ export class FileCopies {
 
   /** Evicts least recently used copies until `incoming` more bytes fit the bound. */
   #makeRoom(incoming: number): void {
+    // Other processes sharing the directory add and remove copies too: count what is there.
+    this.#rescan();
     if (this.#bytes + this.#reserved + incoming <= this.maxBytes) return;
     const byAge = [...this.#entries].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [name, e] of byAge) {
@@ -435,6 +437,34 @@ export class FileCopies {
       this.#remove(name, e);
       this.#s.evictions++;
     }
+  }
+
+  /**
+   * Brings the index in line with the directory: copies named by other processes are counted
+   * (their age is their mtime), copies they removed are forgotten. Synchronous: one readdir and
+   * one stat per new name, when a recording starts.
+   */
+  #rescan(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    const onDisk = new Set<string>();
+    for (const f of names) {
+      if (!f.endsWith('.copy')) continue;
+      const name = f.slice(0, -5);
+      onDisk.add(name);
+      if (this.#entries.has(name)) continue;
+      const st = statSync(join(this.dir, f), { throwIfNoEntry: false });
+      if (st !== undefined) this.#add(name, st.size, st.mtimeMs, false);
+    }
+    for (const [name, e] of [...this.#entries])
+      if (!onDisk.has(name)) {
+        this.#entries.delete(name);
+        this.#bytes -= e.bytes;
+      }
   }
 
   #remove(name: string, e: Entry): void {

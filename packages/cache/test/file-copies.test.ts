@@ -260,6 +260,31 @@ describe('whole-file copies (FUSE passthrough)', () => {
     assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
   });
 
+  test('two processes copying into one directory keep its bound together', async (t) => {
+    const dir = tempDir(t);
+    const bound = 3 * 2 * MiB + 1000; // three 2 MiB copies
+    const a = await FileCopies.open({ dir, maxBytes: bound });
+    const b = await FileCopies.open({ dir, maxBytes: bound });
+    t.after(async () => {
+      await a.close();
+      await b.close();
+    });
+    const chunk = new Uint8Array(CS);
+    for (let i = 0; i < 6; i++) {
+      const c = i % 2 === 0 ? a : b;
+      assert.ok(
+        c.record(`f${i}`, 'v', 2 * MiB, CS, () => undefined),
+        `record ${i}`,
+      );
+      for (let j = 0; j < (2 * MiB) / CS; j++) c.write(`f${i}`, 'v', j, chunk);
+      await c.idle();
+      const onDisk = readdirSync(dir)
+        .filter((f) => f.endsWith('.copy'))
+        .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+      assert.ok(onDisk <= bound, `after copy ${i}: ${onDisk} bytes on disk, bound ${bound}`);
+    }
+  });
+
   test('two caches on one directory (two mounts): a copy one makes, the other serves', async (t) => {
     const { copiesDir, reader } = await setup(t);
     const other = await FileCopies.open({ dir: copiesDir, maxBytes: 64 * MiB });
