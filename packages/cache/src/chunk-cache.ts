@@ -146,7 +146,7 @@ export interface ChunkCache {
    * A complete local copy of `file`@`version` (`size` bytes), to hand to FUSE passthrough;
    * undefined without one (or without a copies directory).
    */
-  localCopy(file: string, version: string, size: number): Promise<string | undefined>;
+  localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined>;
   /**
    * Starts copying `file`@`version` whole: from now on its chunks are written to the copy
    * (and kept in L1) instead of going to L2; chunks cached before are taken from the tiers.
@@ -420,7 +420,7 @@ class TwoTierCache implements ChunkCache {
     if (this.fileEpoch(key.file) === epoch) this.put(key, bytes);
   }
 
-  async localCopy(file: string, version: string, size: number): Promise<string | undefined> {
+  localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined> {
     if (this.#closed || this.#copies === undefined) return undefined;
     return this.#copies.lookupSettled(file, version, size);
   }

@@ -129,8 +129,11 @@ export interface ChunkReader {
   ): Promise<Uint8Array[]>;
   /** Forgets a handle's read-ahead state and cancels its prefetches no one else wants. */
   release(handle: ReadHandle): void;
-  /** A complete local copy of the file (ChunkCache.localCopy), for FUSE passthrough. */
-  localCopy(file: string, version: string, size: number): Promise<string | undefined>;
+  /**
+   * A complete local copy of the file (ChunkCache.localCopy), for FUSE passthrough. A promise
+   * only while such a copy is being named (the stream that made it just ended).
+   */
+  localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined>;
   /** True while the file is being copied whole (ChunkCache.recordCopy), so its bytes are kept on disk. */
   isCopying(file: string, version: string): boolean;
   /** Fetches every uncached chunk of a file (for `wormhole cache warm`), then flushes L2. */
@@ -235,7 +238,7 @@ class Reader implements ChunkReader {
     return this.#cache.isCopying(file, this.#key(file, version, 0).version);
   }
 
-  localCopy(file: string, version: string, size: number): Promise<string | undefined> {
+  localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined> {
     return this.#cache.localCopy(file, this.#key(file, version, 0).version, size);
   }
 

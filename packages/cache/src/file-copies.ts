@@ -196,9 +196,15 @@ export class FileCopies {
    * As `lookup`, but a copy whose last chunk is in and that is only waiting for its writes
    * (a reader opening the file again the moment the stream ended: `dd` after `dd`) is waited for.
    */
-  async lookupSettled(file: string, version: string, size: number): Promise<string | undefined> {
+  lookupSettled(
+    file: string,
+    version: string,
+    size: number,
+  ): string | undefined | Promise<string | undefined> {
+    // Synchronous unless a copy is being named: an open's reply waits for nothing else.
+    if (this.#closed || size < this.minFileBytes) return undefined;
     const finishing = this.#recordings.get(copyName(file, version))?.finishing;
-    if (finishing !== undefined) await finishing;
+    if (finishing !== undefined) return finishing.then(() => this.lookup(file, version, size));
     return this.lookup(file, version, size);
   }
 

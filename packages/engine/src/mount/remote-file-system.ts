@@ -461,7 +461,8 @@ export function remoteFileSystem(
       const st = await stat(path);
       if (st.type === 'dir') throw RemoteFsError.of('EISDIR', `${path} is a directory`);
       const fh = nextFh++;
-      const copy = await options.reader?.localCopy(path, st.version, st.size);
+      const found = options.reader?.localCopy(path, st.version, st.size);
+      const copy = found instanceof Promise ? await found : found;
       handles.set(fh, { path, version: st.version, size: st.size, ...(copy === undefined ? {} : { copy }) });
       // The kernel reads the copy itself (passthrough), or the reads below do: no fetch.
       if (copy !== undefined) {
