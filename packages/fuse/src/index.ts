@@ -36,6 +36,7 @@ export {
   isAvailable,
   linuxInstallHint,
   type PassthroughProbe,
+  type PassthroughReport,
   type PlatformProbe,
   probePlatform,
 } from './platform.js';

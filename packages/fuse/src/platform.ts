@@ -237,12 +237,19 @@ export interface PassthroughProbe {
   binding: boolean;
 }
 
+/** What {@link evaluatePassthrough} concludes. */
+export interface PassthroughReport {
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
 /**
  * Whether mounts here can hand whole-file copies to the kernel (FUSE passthrough): Linux >= 6.9
  * (CONFIG_FUSE_PASSTHROUGH, on in distribution kernels), root (the backing-file ioctl needs
  * CAP_SYS_ADMIN), the libfuse3 binding. Without it copies are still made and read by the mount.
  */
-export function evaluatePassthrough(p: PassthroughProbe): { ok: boolean; detail: string; fix?: string } {
+export function evaluatePassthrough(p: PassthroughProbe): PassthroughReport {
   if (p.platform !== 'linux') return { ok: false, detail: `FUSE passthrough is Linux-only (${p.platform})` };
   const [major = 0, minor = 0] = p.release.split(/[.-]/).map(Number);
   if (!(major * 1000 + minor >= 6009))
@@ -270,7 +277,7 @@ export function evaluatePassthrough(p: PassthroughProbe): { ok: boolean; detail:
 }
 
 /** {@link evaluatePassthrough} for this process. */
-export function checkPassthrough(): { ok: boolean; detail: string; fix?: string } {
+export function checkPassthrough(): PassthroughReport {
   let release = '';
   try {
     release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();

@@ -3,23 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadFuse3 } from '../src/fuse3-addon.js';
-import { isAvailable, LocalFileSystem, type Mount, mount } from '../src/index.js';
+import { checkPassthrough, isAvailable, LocalFileSystem, type Mount, mount } from '../src/index.js';
 import { sh, tempDir, unmountAndRemove, waitFor } from './helpers.js';
 
-const loaded = loadFuse3();
-const [major = 0, minor = 0] = (await fsp.readFile('/proc/sys/kernel/osrelease', 'utf8'))
-  .split('.')
-  .map(Number);
+const passthrough = checkPassthrough();
 const skip = !isAvailable()
   ? 'FUSE is not available here (see checkFuse())'
-  : 'error' in loaded
-    ? `libfuse3 binding not built: ${String(loaded.error)}`
-    : process.getuid?.() !== 0
-      ? 'FUSE passthrough needs root (CAP_SYS_ADMIN for the backing files)'
-      : major * 100 + minor < 609
-        ? 'FUSE passthrough needs Linux >= 6.9'
-        : false;
+  : !passthrough.ok
+    ? `FUSE passthrough not usable here: ${passthrough.detail}`
+    : false;
 
 /** Counts the reads that reach the FileSystem; `offer` decides whether opens name a local copy. */
 class CountingFs extends LocalFileSystem {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { stripVTControlCharacters } from 'node:util';
-import { findFuseMount, isAvailable } from '@wormhole/fuse';
+import { checkPassthrough, findFuseMount, isAvailable } from '@wormhole/fuse';
 import { type ChildHandle, makeTestTree, spawnTsChild, type TestTree } from '@wormhole/integration-tests';
 import { WORDLIST } from '@wormhole/protocol';
 
@@ -579,7 +579,10 @@ describe('wormhole share + wormhole mount over real FUSE (CLI, separate processe
     // A state published after both commands ended (one published between them would miss fio's open).
     const after = await snapshot(Date.now());
     assert.ok(after.copies.opens >= before.copies.opens + 2, JSON.stringify({ before, after }));
-    assert.equal(after.copies.readsHere, before.copies.readsHere, 'reads went to the copy in the kernel');
+    if (checkPassthrough().ok)
+      assert.equal(after.copies.readsHere, before.copies.readsHere, 'reads went to the copy in the kernel');
+    // Without passthrough (older kernel), the mount serves the reads from the copy itself.
+    else assert.ok(after.copies.readsHere > before.copies.readsHere, JSON.stringify({ before, after }));
     assert.equal(after.fetches, before.fetches, 'nothing fetched from the host');
   });
 
