@@ -131,8 +131,9 @@ export class FileCopies {
     for (const f of await readdir(o.dir)) {
       const path = join(o.dir, f);
       if (f.endsWith('.tmp')) {
-        // Another live process may be recording into it: only its own pid's are ours to judge.
-        const pid = Number(f.split('.')[1]);
+        // `<name>.<pid>.tmp` (a copy) or `<name>.meta.<pid>.tmp`: a live process may still be
+        // writing it; only a dead one's are leftovers.
+        const pid = Number(f.split('.').at(-2));
         if (!Number.isInteger(pid) || !alive(pid)) await rm(path, { force: true });
         continue;
       }

@@ -241,6 +241,10 @@ describe('whole-file copies (FUSE passthrough)', () => {
   test('leftovers of a killed recording go at open; bad meta files are never trusted', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, `${'0'.repeat(40)}.999999999.tmp`), 'partial');
+    writeFileSync(join(dir, `${'1'.repeat(40)}.meta.999999999.tmp`), '{');
+    // A live process's (this one's) are left alone.
+    const live = join(dir, `${'2'.repeat(40)}.meta.${process.pid}.tmp`);
+    writeFileSync(live, '{');
     const name = copyName('x', 'v');
     writeFileSync(join(dir, `${name}.copy`), Buffer.alloc(2 * MiB));
     for (const meta of [
@@ -257,7 +261,10 @@ describe('whole-file copies (FUSE passthrough)', () => {
       await c.close();
       writeFileSync(join(dir, `${name}.copy`), Buffer.alloc(2 * MiB));
     }
-    assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [`${'2'.repeat(40)}.meta.${process.pid}.tmp`],
+    );
   });
 
   test('two processes copying into one directory keep its bound together', async (t) => {
