@@ -1,6 +1,6 @@
 // End-to-end chunk-cache benchmark (issue 5, "Benchmark"). Not a test: prints a table + JSON.
 //
-//   node --conditions=@wormhole/source --import tsx scripts/bench/cache-e2e.ts [--size 1024] [--random 2000] [--no-drop] [--l2-admission idle|immediate]
+//   node --conditions=@wormhole/source --import tsx scripts/bench/cache-e2e.ts [--size 1024] [--random 2000] [--no-drop] [--l2-admission idle|immediate] [--copies]
 //
 // One run on loopback; a share host in a child process serves one random file over the tls
 // transport; this process is the client. Sequential passes read like FUSE: 128 KiB requests,
@@ -14,6 +14,9 @@
 //   random 4 KiB  1 in flight: reader cold (empty cache, network), RemoteFs.read (no cache),
 //                 reader warm L2 (L1 empty) and warm L1
 // --l2-admission idle|immediate: when cold fills reach L2 (default idle: after the stream).
+// --copies: the cache keeps whole-file copies as `wormhole mount` does (the cold pass writes the
+//   file to a plain copy instead of L2), a "warm copy" row reads that copy as FUSE passthrough
+//   would, and the "warm L2/copy" rows are the chunk cache reading the copy where L2 was.
 // Dropping the page cache (`echo 3 > /proc/sys/vm/drop_caches`) needs root; --no-drop skips it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -229,6 +232,7 @@ async function main(): Promise<void> {
       random: { type: 'string', default: '2000' },
       'no-drop': { type: 'boolean', default: false },
       'l2-admission': { type: 'string', default: 'idle' },
+      copies: { type: 'boolean', default: false },
     },
   });
   const size = Number(values.size) * MiB;
@@ -265,7 +269,10 @@ async function main(): Promise<void> {
     const l1MaxBytes = process.env.BENCH_L1 ? Number(process.env.BENCH_L1) * MiB : size + 64 * MiB;
     const l2Admission = values['l2-admission'] === 'immediate' ? 'immediate' : 'idle';
     out.l2Admission = l2Admission;
-    const open2 = (): Promise<ChunkCache> => openChunkCache({ l2Path, l1MaxBytes, l2Admission });
+    const copiesDir = values.copies ? join(dir, 'copies') : undefined;
+    out.copies = values.copies;
+    const open2 = (): Promise<ChunkCache> =>
+      openChunkCache({ l2Path, l1MaxBytes, l2Admission, ...(copiesDir === undefined ? {} : { copiesDir }) });
     const mkReader = (cache: ChunkCache): ChunkReader =>
       createChunkReader({
         cache,
@@ -315,6 +322,16 @@ async function main(): Promise<void> {
       cold,
       `cold via cache (read-ahead)    ${cold.toFixed(0)} MB/s  fetches ${coldStats.reader.fetches} (${coldStats.reader.readAheadFetches} read-ahead); client loop busy ${(coldElu * 100).toFixed(0)} %, CPU ${((coldCpu.user + coldCpu.system) / 1000 / (size / 2 ** 30)).toFixed(0)} ms/GiB (main thread ${coldThreads.main} ms, other threads ${coldThreads.others.join(' / ')} ms), ${Math.round(coldFaults)} minor faults/GiB`,
     );
+    let warmCopy: number | undefined;
+    if (copiesDir !== undefined) {
+      const copy = await reader.localCopy(name, st.version, st.size);
+      warmCopy = copy === undefined ? undefined : await localSeq(copy, size);
+      log(
+        'warmCopy',
+        warmCopy ?? null,
+        `warm copy (plain file)         ${warmCopy === undefined ? 'no copy made' : `${warmCopy.toFixed(0)} MB/s`}`,
+      );
+    }
     const ch2 = await rawChannel(child, size);
     log('channel2', ch2, `tls PeerChannel (raw, after)   ${ch2.toFixed(0)} MB/s`);
 
@@ -353,6 +370,8 @@ async function main(): Promise<void> {
       `L2 after cold pass: ${writesDropped} writes dropped, ${missing} chunks refilled`,
     );
 
+    // With --copies the cold pass made a whole-file copy, and the chunk cache reads it in place of L2.
+    const l2Name = copiesDir === undefined ? 'L2' : 'L2/copy';
     const l2Pass = async () => {
       const c = await open2();
       const rd = mkReader(c);
@@ -363,13 +382,13 @@ async function main(): Promise<void> {
       return [v, fetches] as const;
     };
     const [l2Warm, l2f1] = await l2Pass();
-    log('warmL2', l2Warm, `warm L2 (page cache warm)      ${l2Warm.toFixed(0)} MB/s  fetches ${l2f1}`);
+    log('warmL2', l2Warm, `warm ${l2Name} (page cache warm)      ${l2Warm.toFixed(0)} MB/s  fetches ${l2f1}`);
     const dropOk = dropCaches(drop);
     const [l2Cold, l2f2] = await l2Pass();
     log(
       'warmL2PageCacheDropped',
       dropOk ? l2Cold : null,
-      `warm L2 (page cache dropped)   ${dropOk ? l2Cold.toFixed(0) : 'n/a'} MB/s  fetches ${l2f2}`,
+      `warm ${l2Name} (page cache dropped)   ${dropOk ? l2Cold.toFixed(0) : 'n/a'} MB/s  fetches ${l2f2}`,
     );
     {
       const c = await open2();
@@ -378,7 +397,7 @@ async function main(): Promise<void> {
       log(
         'randomWarmL2',
         rndL2,
-        `random 4 KiB warm L2 (L1 empty) ${rndL2.opsPerSec} ops/s p99 ${rndL2.p99ms.toFixed(3)} ms`,
+        `random 4 KiB warm ${l2Name} (L1 empty) ${rndL2.opsPerSec} ops/s p99 ${rndL2.p99ms.toFixed(3)} ms`,
       );
       rd.close();
       await c.close();
@@ -422,6 +441,7 @@ async function main(): Promise<void> {
       warmL1VsLocalWarm: warmL1 / localWarm,
       warmL1VsLocalCold: warmL1 / localCold,
       warmL2VsLocalWarm: l2Warm / localWarm,
+      ...(warmCopy === undefined ? {} : { warmCopyVsLocalWarm: warmCopy / localWarm }),
       warmL2DroppedVsLocalCold: l2Cold / localCold,
     };
     out.load1 = loadavg();

@@ -317,11 +317,13 @@ class TwoTierCache implements ChunkCache {
       return hit;
     }
     this.#c.l1Misses++;
-    if (this.#l2 === undefined) return undefined;
-    const bytes = this.#l2.get(k);
+    const bytes = this.#l2?.get(k);
     if (bytes === undefined) {
-      this.#c.l2Misses++;
-      return undefined;
+      if (this.#l2 !== undefined) this.#c.l2Misses++;
+      // A file streamed whole went to its copy, not to L2.
+      const copied = this.#copies?.readChunk(key.file, key.version, key.index);
+      if (copied !== undefined) this.#l1.set(k, key.file, copied);
+      return copied;
     }
     this.#c.l2Hits++;
     this.#l1.set(k, key.file, bytes);
@@ -342,7 +344,7 @@ class TwoTierCache implements ChunkCache {
     const bytes = this.#l2?.getRange(k, start, end);
     if (bytes === undefined) {
       if (this.#l2 !== undefined) this.#c.l2Misses++;
-      return undefined;
+      return this.#copies?.readChunk(key.file, key.version, key.index, start, end);
     }
     this.#c.l2Hits++;
     return bytes;
@@ -351,7 +353,11 @@ class TwoTierCache implements ChunkCache {
   has(key: ChunkKey): boolean {
     if (this.#closed) return false;
     const k = chunkKeyString(key);
-    return this.#l1.has(k) || (this.#l2?.has(k) ?? false);
+    return (
+      this.#l1.has(k) ||
+      (this.#l2?.has(k) ?? false) ||
+      (this.#copies?.hasCopy(key.file, key.version) ?? false)
+    );
   }
 
   async loadAhead(keys: readonly ChunkKey[]): Promise<Array<Uint8Array | undefined>> {
@@ -364,6 +370,18 @@ class TwoTierCache implements ChunkCache {
       out.push(hit);
       if (hit === undefined) missing.push(i);
     }
+    // Chunks of a file copied whole come from its copy (a local read, like an L2 hit).
+    const copies = this.#copies;
+    if (copies !== undefined && !this.#closed)
+      for (let j = missing.length - 1; j >= 0; j--) {
+        const i = missing[j]!;
+        const key = keys[i]!;
+        const copied = copies.readChunk(key.file, key.version, key.index);
+        if (copied === undefined) continue;
+        out[i] = copied;
+        this.#l1.set(chunkKeyString(key), key.file, copied);
+        missing.splice(j, 1);
+      }
     const l2 = this.#l2;
     if (missing.length === 0 || l2 === undefined || this.#closed) return out;
     const epochs = missing.map((i) => this.fileEpoch(keys[i]!.file));

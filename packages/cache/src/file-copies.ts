@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import {
   type FileHandle,
   mkdir,
@@ -53,6 +53,8 @@ export interface FileCopyStats {
   readonly abandoned: number;
   /** Opens answered with a copy. */
   readonly served: number;
+  /** Chunk-cache misses served from a copy (readers other than FUSE passthrough). */
+  readonly chunkReads: number;
   readonly evictions: number;
   /** Copies dropped because their crc32s did not match. */
   readonly corruptDropped: number;
@@ -61,6 +63,8 @@ export interface FileCopyStats {
 interface Entry {
   bytes: number;
   lastUsed: number;
+  /** Open for chunk reads (readChunk), with the chunk size its meta gives; closed when it goes. */
+  reader?: { fd: number; chunkSize: number };
   /** true: served; false: must be checked first (written before this boot). */
   trusted: boolean;
   checking?: Promise<void>;
@@ -115,7 +119,7 @@ export class FileCopies {
   #clock = 0;
   #closed = false;
   #stallTimer: NodeJS.Timeout | undefined;
-  #s = { recorded: 0, abandoned: 0, served: 0, evictions: 0, corruptDropped: 0 };
+  #s = { recorded: 0, abandoned: 0, served: 0, chunkReads: 0, evictions: 0, corruptDropped: 0 };
 
   private constructor(o: FileCopiesOptions) {
     this.dir = o.dir;
@@ -152,7 +156,10 @@ export class FileCopies {
 
   #add(name: string, bytes: number, lastUsed: number, trusted: boolean): void {
     const old = this.#entries.get(name);
-    if (old !== undefined) this.#bytes -= old.bytes;
+    if (old !== undefined) {
+      this.#bytes -= old.bytes;
+      closeReader(old);
+    }
     this.#entries.set(name, { bytes, lastUsed, trusted });
     this.#bytes += bytes;
   }
@@ -177,17 +184,7 @@ export class FileCopies {
       this.#add(name, st.size, this.#now(), false);
       e = this.#entries.get(name)!;
     }
-    if (e.bytes !== size) return undefined;
-    // Written in this boot (by this process or another): its bytes are whole. Otherwise a
-    // crash may have left holes: check first, in the background.
-    if (!e.trusted) e.trusted = this.#metaBoot(name) === this.#boot && this.#boot !== '';
-    if (!e.trusted) {
-      e.checking ??= this.#check(name).then(() => {
-        const now = this.#entries.get(name);
-        if (now !== undefined) now.checking = undefined;
-      });
-      return undefined;
-    }
+    if (e.bytes !== size || !this.#trusted(name, e)) return undefined;
     e.lastUsed = this.#now();
     this.#s.served++;
     return copy;
@@ -207,6 +204,52 @@ export class FileCopies {
     const finishing = this.#recordings.get(copyName(file, version))?.finishing;
     if (finishing !== undefined) return finishing.then(() => this.lookup(file, version, size));
     return this.lookup(file, version, size);
+  }
+
+  /**
+   * Bytes `[start, end)` of chunk `index` of a complete copy (end clipped to the file), for
+   * readers that are not FUSE passthrough: the chunk cache takes its misses here before the
+   * network, so a streamed file (whose chunks went to the copy, not to L2) stays cached for
+   * them too. Undefined without a trusted copy. Synchronous, like the L2 read it stands in for;
+   * not checked per read (passthrough reads are not either): crc32s at write, after a reboot, by verify.
+   */
+  readChunk(
+    file: string,
+    version: string,
+    index: number,
+    start = 0,
+    end = Number.POSITIVE_INFINITY,
+  ): Uint8Array | undefined {
+    if (this.#closed) return undefined;
+    const name = copyName(file, version);
+    const e = this.#entries.get(name);
+    if (e === undefined || !this.#trusted(name, e)) return undefined;
+    try {
+      if (e.reader === undefined) {
+        const m = parseMeta(readFileSync(this.#paths(name).meta, 'utf8'));
+        if (m === undefined || m.size !== e.bytes) return undefined;
+        e.reader = { fd: openSync(this.#paths(name).copy, 'r'), chunkSize: m.chunkSize };
+      }
+      const { fd, chunkSize } = e.reader;
+      const chunkEnd = Math.min(chunkSize, e.bytes - index * chunkSize);
+      const to = Math.min(end, chunkEnd);
+      if (index < 0 || start < 0 || to < start) return undefined;
+      const out = Buffer.allocUnsafe(to - start);
+      const n = readSync(fd, out, 0, out.byteLength, index * chunkSize + start);
+      if (n !== out.byteLength) return undefined;
+      e.lastUsed = this.#now();
+      this.#s.chunkReads++;
+      return out;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** True when a complete copy of `file`@`version` that may be served is known to this process. */
+  hasCopy(file: string, version: string): boolean {
+    const name = copyName(file, version);
+    const e = this.#entries.get(name);
+    return e !== undefined && this.#trusted(name, e);
   }
 
   /** True while `file`@`version` is being recorded: its chunks go to the copy, not to L2. */
@@ -471,15 +514,31 @@ export class FileCopies {
       if (!onDisk.has(name)) {
         this.#entries.delete(name);
         this.#bytes -= e.bytes;
+        closeReader(e);
       }
   }
 
   #remove(name: string, e: Entry): void {
     this.#entries.delete(name);
     this.#bytes -= e.bytes;
+    closeReader(e);
     const { copy, meta } = this.#paths(name);
     // An open file keeps reading what it has (unlink keeps the data while it is open).
     void rm(copy, { force: true }).then(() => rm(meta, { force: true }));
+  }
+
+  /**
+   * Whether a copy may be served. Written in this boot (by this process or another): its bytes
+   * are whole. Otherwise a crash may have left holes: it is checked first, in the background.
+   */
+  #trusted(name: string, e: Entry): boolean {
+    if (!e.trusted) e.trusted = this.#metaBoot(name) === this.#boot && this.#boot !== '';
+    if (!e.trusted)
+      e.checking ??= this.#check(name).then(() => {
+        const now = this.#entries.get(name);
+        if (now !== undefined) now.checking = undefined;
+      });
+    return e.trusted;
   }
 
   #metaBoot(name: string): unknown {
@@ -572,10 +631,19 @@ export class FileCopies {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#stallTimer !== undefined) clearInterval(this.#stallTimer);
+    for (const e of this.#entries.values()) closeReader(e);
     const done = [...this.#recordings.values()].map(settled);
     for (const rec of [...this.#recordings.values()]) this.#drop(rec);
     await Promise.all(done);
   }
+}
+
+function closeReader(e: Entry): void {
+  if (e.reader === undefined) return;
+  try {
+    closeSync(e.reader.fd);
+  } catch {}
+  e.reader = undefined;
 }
 
 /** Resolves when a recording has no write in flight (and its file is open, or failed to). */

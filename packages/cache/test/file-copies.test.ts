@@ -76,6 +76,39 @@ describe('whole-file copies (FUSE passthrough)', () => {
     assert.equal(cache.stats().copies?.recorded, 1);
   });
 
+  test('readers other than passthrough get a copied file from its copy: whole, ranges, read-ahead; nothing fetched', async (t) => {
+    const { dir, files, src, reader } = await setup(t);
+    await stream(reader, 'a', 'v1', 1);
+    assert.ok(await settled(reader, 'a', 'v1'));
+    // A fresh cache on the same files (a restart): L1 empty, the chunks were never in L2.
+    const cache2 = await openChunkCache({
+      l1MaxBytes: 2 * CS,
+      l2Path: join(dir, 'c.db'),
+      writer: 'inline',
+      copiesDir: join(dir, 'copies'),
+    });
+    const reader2 = createChunkReader({
+      cache: cache2,
+      chunkSize: CS,
+      fetchChunk: src.fetchChunk,
+      readAhead: { initialChunks: 2, maxChunks: 8, maxBytes: 8 * CS },
+    });
+    t.after(async () => {
+      reader2.close();
+      await cache2.close();
+    });
+    const calls = src.calls.length;
+    assert.ok((await stream(reader2, 'a', 'v1', 7)).equals(files[0]!.bytes));
+    for (const off of [3 * CS + 100, 17 * CS, SIZE - 4096])
+      assert.ok(
+        Buffer.from(await reader2.read('a', 'v1', SIZE, off, 4096, 8)).equals(
+          files[0]!.bytes.subarray(off, off + 4096),
+        ),
+      );
+    assert.equal(src.calls.length, calls, 'nothing fetched');
+    assert.ok((cache2.stats().copies?.chunkReads ?? 0) >= 40);
+  });
+
   test('random reads, reads from the middle and small files make no copy', async (t) => {
     const { cache, reader } = await setup(t);
     for (const off of [10 * CS, 30 * CS, 2 * CS, 20 * CS]) await reader.read('a', 'v1', SIZE, off, 4096, 1);
