@@ -115,6 +115,8 @@ export class FileCopies {
   readonly #recordings = new Map<string, Recording>();
   #bytes = 0;
   #reserved = 0;
+  /** When the directory was last counted (#rescan). */
+  #scannedAt = 0;
   /** Last-use stamps: wall-clock ms, strictly increasing within this process (LRU order). */
   #clock = 0;
   #closed = false;
@@ -478,8 +480,14 @@ export class FileCopies {
 
   /** Evicts least recently used copies until `incoming` more bytes fit the bound. */
   #makeRoom(incoming: number): void {
-    // Other processes sharing the directory add and remove copies too: count what is there.
-    this.#rescan();
+    // Other processes sharing the directory add and remove copies too: count what is there —
+    // when this process' own count comes near the bound, or it has not looked for 10 s (a
+    // readdir per file recorded would cost a tree of many big files O(n²)).
+    const now = Date.now();
+    if (this.#bytes + this.#reserved + incoming > 0.8 * this.maxBytes || now - this.#scannedAt > 10_000) {
+      this.#scannedAt = now;
+      this.#rescan();
+    }
     if (this.#bytes + this.#reserved + incoming <= this.maxBytes) return;
     const byAge = [...this.#entries].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [name, e] of byAge) {
