@@ -43,7 +43,7 @@ export function registerCacheCommands(program: Command, ctx: CommandContext): vo
           ...(s.copies === undefined
             ? []
             : [
-                `whole-file copies ${s.copies.dir}: ${s.copies.files} files, ${formatBytes(s.copies.bytes)} of ${formatBytes(s.copies.maxBytes)}`,
+                `whole-file copies ${s.copies.dir}: ${s.copies.files} file${s.copies.files === 1 ? '' : 's'}, ${formatBytes(s.copies.bytes)} of ${formatBytes(s.copies.maxBytes)}`,
               ]),
           ...mounts.map(
             (m) =>
