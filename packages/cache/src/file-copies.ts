@@ -176,7 +176,10 @@ export class FileCopies {
    */
   lookup(file: string, version: string, size: number): string | undefined {
     if (this.#closed || size < this.minFileBytes) return undefined;
-    const name = copyName(file, version);
+    return this.#lookupName(copyName(file, version), size);
+  }
+
+  #lookupName(name: string, size: number): string | undefined {
     const { copy } = this.#paths(name);
     let e = this.#entries.get(name);
     if (e === undefined) {
@@ -203,9 +206,11 @@ export class FileCopies {
   ): string | undefined | Promise<string | undefined> {
     // Synchronous unless a copy is being named: an open's reply waits for nothing else.
     if (this.#closed || size < this.minFileBytes) return undefined;
-    const finishing = this.#recordings.get(copyName(file, version))?.finishing;
-    if (finishing !== undefined) return finishing.then(() => this.lookup(file, version, size));
-    return this.lookup(file, version, size);
+    const name = copyName(file, version);
+    const finishing = this.#recordings.get(name)?.finishing;
+    if (finishing !== undefined)
+      return finishing.then(() => (this.#closed ? undefined : this.#lookupName(name, size)));
+    return this.#lookupName(name, size);
   }
 
   /**
@@ -222,7 +227,8 @@ export class FileCopies {
     start = 0,
     end = Number.POSITIVE_INFINITY,
   ): Uint8Array | undefined {
-    if (this.#closed) return undefined;
+    // Every miss of both tiers asks: no hash when there is nothing to find.
+    if (this.#closed || this.#entries.size === 0) return undefined;
     const name = copyName(file, version);
     const e = this.#entries.get(name);
     if (e === undefined || !this.#trusted(name, e)) return undefined;
@@ -249,6 +255,7 @@ export class FileCopies {
 
   /** True when a complete copy of `file`@`version` that may be served is known to this process. */
   hasCopy(file: string, version: string): boolean {
+    if (this.#entries.size === 0) return false;
     const name = copyName(file, version);
     const e = this.#entries.get(name);
     return e !== undefined && this.#trusted(name, e);
@@ -256,7 +263,7 @@ export class FileCopies {
 
   /** True while `file`@`version` is being recorded: its chunks go to the copy, not to L2. */
   isRecording(file: string, version: string): boolean {
-    return this.#recordings.has(copyName(file, version));
+    return this.#recordings.size > 0 && this.#recordings.has(copyName(file, version));
   }
 
   /**
@@ -316,6 +323,8 @@ export class FileCopies {
    * caller stores the chunk elsewhere).
    */
   write(file: string, version: string, index: number, bytes: Uint8Array): boolean {
+    // Called for every chunk stored: no hash when nothing is being recorded.
+    if (this.#recordings.size === 0) return false;
     const rec = this.#recordings.get(copyName(file, version));
     if (rec === undefined) return false;
     this.#write(rec, index, bytes);
@@ -352,17 +361,8 @@ export class FileCopies {
     try {
       if (rec.failed) throw new Error('write failed');
       await (await rec.fh).close();
-      await writeFile(
-        `${meta}.${process.pid}.tmp`,
-        JSON.stringify({
-          v: META_VERSION,
-          size: rec.size,
-          chunkSize: rec.chunkSize,
-          boot: this.#boot,
-        }),
-      );
       // Meta first: a copy is never visible without the checks it is judged by.
-      await rename(`${meta}.${process.pid}.tmp`, meta);
+      await writeMeta(meta, { v: META_VERSION, size: rec.size, chunkSize: rec.chunkSize, boot: this.#boot });
       await rename(rec.tmp, copy);
       ok = true;
     } catch {
@@ -404,23 +404,9 @@ export class FileCopies {
   async #checksum(name: string): Promise<boolean> {
     const { copy, meta } = this.#paths(name);
     const m = parseMeta(await readFile(meta, 'utf8'));
-    if (m === undefined) return false;
-    const chunks = Math.ceil(m.size / m.chunkSize);
-    const crcs = Buffer.alloc(chunks * 4);
-    const fh = await open(copy, 'r');
-    try {
-      const buf = Buffer.allocUnsafe(m.chunkSize);
-      for (let i = 0; i < chunks; i++) {
-        const len = Math.min(m.chunkSize, m.size - i * m.chunkSize);
-        const { bytesRead } = await fh.read(buf, 0, len, i * m.chunkSize);
-        if (bytesRead !== len) return false;
-        crcs.writeUInt32LE(crc32(buf.subarray(0, len)), i * 4);
-      }
-    } finally {
-      await fh.close();
-    }
-    await writeFile(`${meta}.${process.pid}.tmp`, JSON.stringify({ ...m, crc: crcs.toString('base64') }));
-    await rename(`${meta}.${process.pid}.tmp`, meta);
+    const crcs = m === undefined ? undefined : await crcsOf(copy, m);
+    if (m === undefined || crcs === undefined) return false;
+    await writeMeta(meta, { ...m, crc: crcs.toString('base64') });
     return true;
   }
 
@@ -551,7 +537,7 @@ export class FileCopies {
 
   #metaBoot(name: string): unknown {
     try {
-      return (JSON.parse(readFileSync(this.#paths(name).meta, 'utf8')) as { boot?: unknown }).boot;
+      return parseMeta(readFileSync(this.#paths(name).meta, 'utf8'))?.boot;
     } catch {
       return undefined;
     }
@@ -569,27 +555,8 @@ export class FileCopies {
       if (m !== undefined && m.crc === undefined && m.boot === this.#boot && this.#boot !== '')
         ok = await this.#checksum(name);
       else if (m?.crc !== undefined) {
-        const crcs = Buffer.from(m.crc, 'base64');
-        const chunks = Math.ceil(m.size / m.chunkSize);
-        if (crcs.byteLength === chunks * 4) {
-          const fh = await open(copy, 'r');
-          try {
-            const st = await fh.stat();
-            ok = st.size === m.size;
-            const buf = Buffer.allocUnsafe(m.chunkSize);
-            for (let i = 0; ok && i < chunks; i++) {
-              const len = Math.min(m.chunkSize, m.size - i * m.chunkSize);
-              const { bytesRead } = await fh.read(buf, 0, len, i * m.chunkSize);
-              ok = bytesRead === len && crc32(buf.subarray(0, len)) === crcs.readUInt32LE(i * 4);
-            }
-          } finally {
-            await fh.close();
-          }
-          if (ok && m.boot !== this.#boot) {
-            await writeFile(`${meta}.${process.pid}.tmp`, JSON.stringify({ ...m, boot: this.#boot }));
-            await rename(`${meta}.${process.pid}.tmp`, meta);
-          }
-        }
+        ok = (await crcsOf(copy, m))?.equals(Buffer.from(m.crc, 'base64')) === true;
+        if (ok && m.boot !== this.#boot) await writeMeta(meta, { ...m, boot: this.#boot });
       }
     } catch {
       ok = false;
@@ -667,6 +634,35 @@ interface CopyMeta {
   boot?: unknown;
   /** base64 of one little-endian crc32 per chunk; absent until computed. */
   crc?: string;
+}
+
+/** Writes a meta file whole or not at all (a temp file renamed over it). */
+async function writeMeta(meta: string, m: CopyMeta): Promise<void> {
+  await writeFile(`${meta}.${process.pid}.tmp`, JSON.stringify(m));
+  await rename(`${meta}.${process.pid}.tmp`, meta);
+}
+
+/**
+ * One little-endian crc32 per chunk of a copy, read back (async reads: the mount keeps
+ * answering between chunks); undefined when the file is not `m.size` bytes.
+ */
+async function crcsOf(copy: string, m: CopyMeta): Promise<Buffer | undefined> {
+  const chunks = Math.ceil(m.size / m.chunkSize);
+  const crcs = Buffer.alloc(chunks * 4);
+  const fh = await open(copy, 'r');
+  try {
+    if ((await fh.stat()).size !== m.size) return undefined;
+    const buf = Buffer.allocUnsafe(m.chunkSize);
+    for (let i = 0; i < chunks; i++) {
+      const len = Math.min(m.chunkSize, m.size - i * m.chunkSize);
+      const { bytesRead } = await fh.read(buf, 0, len, i * m.chunkSize);
+      if (bytesRead !== len) return undefined;
+      crcs.writeUInt32LE(crc32(buf.subarray(0, len)), i * 4);
+    }
+  } finally {
+    await fh.close();
+  }
+  return crcs;
 }
 
 /** A meta file's content, or undefined when it is not one this version wrote. */

@@ -1648,6 +1648,29 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
   return ret_bool(env, true);
 }
 
+// The node `path` names (NULL when the kernel does not know it), with the last directory
+// walked and the last component (for the entry). `path` is cut up in place. Callers hold m->lock.
+static node_t *walk_path(mount_t *m, char *path, node_t **parent, const char **last) {
+  node_t *n = &m->root;
+  char *save = NULL;
+  *parent = NULL;
+  *last = NULL;
+  for (char *part = strtok_r(path, "/", &save); part && n; part = strtok_r(NULL, "/", &save)) {
+    *parent = n;
+    *last = part;
+    n = find_name(m, n->id, part);
+  }
+  return n;
+}
+
+// Hands an invalidation to its thread. Callers hold m->lock.
+static void push_inval(mount_t *m, inval_t *q) {
+  if (m->inval_tail) m->inval_tail->next = q;
+  else m->inval_head = q;
+  m->inval_tail = q;
+  pthread_cond_signal(&m->inval_cond);
+}
+
 // invalidate(handle, path): drops the kernel's attributes, data and name of `path` if it knows
 // it. Returns whether the path is known.
 static napi_value js_invalidate(napi_env env, napi_callback_info info) {
@@ -1662,15 +1685,9 @@ static napi_value js_invalidate(napi_env env, napi_callback_info info) {
     return ret_bool(env, false);
   }
   pthread_mutex_lock(&m->lock);
-  node_t *n = &m->root;
-  node_t *parent = NULL;
-  const char *last = NULL;
-  char *save = NULL;
-  for (char *part = strtok_r(path, "/", &save); part && n; part = strtok_r(NULL, "/", &save)) {
-    parent = n;
-    last = part;
-    n = find_name(m, n->id, part);
-  }
+  node_t *parent;
+  const char *last;
+  node_t *n = walk_path(m, path, &parent, &last);
   // A file open in passthrough keeps reading its backing file, and the kernel makes every
   // open of that inode do so too. So the name leaves the table: its next lookup creates a new
   // node (a new inode for the kernel) that opens the new version, while the open files finish
@@ -1686,10 +1703,7 @@ static napi_value js_invalidate(napi_env env, napi_callback_info info) {
         q->parent = parent->id;
         q->name = strdup(last);
       }
-      if (m->inval_tail) m->inval_tail->next = q;
-      else m->inval_head = q;
-      m->inval_tail = q;
-      pthread_cond_signal(&m->inval_cond);
+      push_inval(m, q);
     }
   }
   pthread_mutex_unlock(&m->lock);
@@ -1714,19 +1728,15 @@ static napi_value js_invalidate_data(napi_env env, napi_callback_info info) {
     return ret_bool(env, false);
   }
   pthread_mutex_lock(&m->lock);
-  node_t *n = &m->root;
-  char *save = NULL;
-  for (char *part = strtok_r(path, "/", &save); part && n; part = strtok_r(NULL, "/", &save))
-    n = find_name(m, n->id, part);
+  node_t *parent;
+  const char *last;
+  node_t *n = walk_path(m, path, &parent, &last);
   inval_t *q = n && n != &m->root ? calloc(1, sizeof(inval_t)) : NULL;
   if (q) {
     q->ino = n->id;
     q->off = (int64_t)off;
     q->len = (int64_t)len;
-    if (m->inval_tail) m->inval_tail->next = q;
-    else m->inval_head = q;
-    m->inval_tail = q;
-    pthread_cond_signal(&m->inval_cond);
+    push_inval(m, q);
   }
   pthread_mutex_unlock(&m->lock);
   free(path);

@@ -1,4 +1,3 @@
-import { type FileHandle, open as openFile } from 'node:fs/promises';
 import type { ChunkCache, ChunkReader } from '@wormhole/cache';
 import type { Attr, FileSystem, DirEntry as FuseDirEntry, StatFs } from '@wormhole/fuse';
 import type { Stat, DirEntry as WireDirEntry } from '@wormhole/protocol';
@@ -111,11 +110,10 @@ interface OpenFile {
   readonly path: string;
   readonly version: string;
   readonly size: number;
-  /** A complete local copy of this version (ChunkReader.localCopy): passthrough, or read here. */
-  copy?: string;
+  /** A complete local copy of this version (ChunkReader.localCopy), handed to FUSE passthrough. */
+  readonly copy?: string;
   /** Page cache dropped below this offset (dropBehind). */
   droppedTo?: number;
-  copyFile?: Promise<FileHandle>;
 }
 
 /**
@@ -416,26 +414,6 @@ export function remoteFileSystem(
     );
   }
 
-  /**
-   * A read of an open file that has a local copy, when the kernel sends it here anyway (no
-   * passthrough: not root, an older kernel, the inode already open through the page cache).
-   * undefined when the copy is gone (evicted before it was opened): the usual path then.
-   */
-  async function fromCopy(file: OpenFile, offset: number, length: number): Promise<Uint8Array | undefined> {
-    if (file.copy === undefined) return undefined;
-    copyCounts.readsHere++;
-    try {
-      file.copyFile ??= openFile(file.copy, 'r');
-      const f = await file.copyFile;
-      const want = Math.max(0, Math.min(length, file.size - offset));
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await f.read(buf, 0, want, offset);
-      if (bytesRead === want) return buf;
-    } catch {}
-    file.copy = undefined;
-    return undefined;
-  }
-
   return {
     invalidate,
     copyStats: () => ({ ...copyCounts }),
@@ -504,29 +482,21 @@ export function remoteFileSystem(
       return handles.get(fh)?.copy;
     },
     read(path, fh, offset, length) {
-      const open = handles.get(fh);
-      if (open?.copy !== undefined)
-        return fromCopy(open, offset, length).then(
-          (b) => b ?? readFile(path, fh, (file) => readRange(file, offset, length, fh)),
-        );
+      // A read of an open file with a copy reached us anyway (no passthrough: not root, an older
+      // kernel, the inode already open through the page cache): the chunk cache reads the copy.
+      if (handles.get(fh)?.copy !== undefined) copyCounts.readsHere++;
       const usual = () => readFile(path, fh, (file) => readRange(file, offset, length, fh));
       const head = fromHead(fh, offset, length);
       return head === undefined ? usual() : head.then((b) => b ?? usual());
     },
     readv(path, fh, offset, length) {
-      const open = handles.get(fh);
-      if (open?.copy !== undefined)
-        return fromCopy(open, offset, length).then((b) =>
-          b === undefined ? readFile(path, fh, (file) => readRangeParts(file, offset, length, fh)) : [b],
-        );
+      if (handles.get(fh)?.copy !== undefined) copyCounts.readsHere++;
       const usual = () => readFile(path, fh, (file) => readRangeParts(file, offset, length, fh));
       const head = fromHead(fh, offset, length);
       return head === undefined ? usual() : head.then((b) => (b === undefined ? usual() : [b]));
     },
     async release(_path, fh) {
-      const file = handles.get(fh);
       handles.delete(fh);
-      file?.copyFile?.then((f) => f.close()).catch(() => {});
       heads.delete(fh);
       options.reader?.release(fh);
     },
