@@ -136,6 +136,8 @@ export interface ChunkReader {
   localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined>;
   /** True while the file is being copied whole (ChunkCache.recordCopy), so its bytes are kept on disk. */
   isCopying(file: string, version: string): boolean;
+  /** True when chunk `index` of the file is cached (ChunkCache.has: no counter, no LRU move). */
+  has(file: string, version: string, index: number): boolean;
   /** Fetches every uncached chunk of a file (for `wormhole cache warm`), then flushes L2. */
   warm(
     file: string,
@@ -236,6 +238,10 @@ class Reader implements ChunkReader {
 
   isCopying(file: string, version: string): boolean {
     return this.#cache.isCopying(file, this.#key(file, version, 0).version);
+  }
+
+  has(file: string, version: string, index: number): boolean {
+    return this.#cache.has(this.#key(file, version, index));
   }
 
   localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined> {

@@ -136,6 +136,18 @@ describe('remoteFileSystem directory listings ahead', () => {
     assert.equal(asked.slice(before).filter((p) => p === '/a').length, 1);
   });
 
+  it("rootListedAtMount: the first listing of the root (the mount's own) does not read ahead; the next does", async () => {
+    const { fs: remote, asked } = counting(s.fs);
+    const fs = remoteFileSystem(remote, { attrTtlMs: 5000, rootListedAtMount: true });
+    const first = await fs.readdir('/');
+    assert.equal(first.length, 5);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(asked, ['/'], 'the listing fetched at creation, nothing ahead');
+    await fs.readdir('/');
+    await until(() => asked.length === 5);
+    assert.deepEqual(asked.slice(2).sort(), ['/a', '/b', '/c'], "a user's listing reads ahead");
+  });
+
   it("a listing's stats answer getattr of its entries; an invalidated entry is asked for again", async () => {
     const c = counting(s.fs);
     const rfs = remoteFileSystem(c.fs, { readdirAhead: 0, attrTtlMs: 60_000 });
@@ -228,8 +240,10 @@ describe('remoteFileSystem directory listings ahead', () => {
       const more = await fs.read('/big.bin', fh, 12 * 1024, 8192);
       assert.deepEqual(Buffer.from(more), big.subarray(12 * 1024, 20 * 1024));
       await fs.release('/big.bin', fh);
-      // A first read elsewhere drops the head unused.
+      // Its first chunk is cached now: the next open asks the host for nothing (no head to wait for).
+      const asked = reads.length;
       const fh2 = await fs.open('/big.bin', 0);
+      assert.equal(reads.length, asked, 'no head for a cached first chunk');
       assert.deepEqual(
         Buffer.from(await fs.read('/big.bin', fh2, 270 * 1024, 4096)),
         big.subarray(270 * 1024, 274 * 1024),

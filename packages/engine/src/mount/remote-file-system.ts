@@ -37,6 +37,12 @@ export interface RemoteFileSystemOptions {
    * passthrough open had to drop it all (135 ms for 1 GiB of 4 KiB folios).
    */
   readonly dropBehind?: (path: string, offset: number, length: number) => void;
+  /**
+   * The mount lists the root into the kernel as it starts (mountShare does): that first listing
+   * of the root, served from the one fetched at start, does not read the root's subdirectories
+   * ahead (`readdirAhead`); a user's listing does.
+   */
+  readonly rootListedAtMount?: boolean;
 }
 
 /** Drop-behind: ranges of this size, this far behind the reader (beyond the kernel's read-ahead). */
@@ -309,6 +315,7 @@ export function remoteFileSystem(
   remote.on('invalidate', (e) => invalidate(e.all ? 'all' : e.paths));
   // The root is what a mount is opened at (a file manager, `ls`, the first path looked up):
   // its listing, and with it the attributes of every entry, is fetched at once.
+  let rootQuiet = options.rootListedAtMount === true;
   if (ahead > 0) {
     aheadQueue.push('/');
     pumpAhead();
@@ -421,25 +428,45 @@ export function remoteFileSystem(
       return toAttr(await stat(path));
     },
     async readdir(path) {
+      const quiet = path === '/' && rootQuiet;
+      if (quiet) rootQuiet = false;
       const cached = listings.get(path);
       if (cached && Date.now() - cached.fetchedAt < ttl) {
         // Used once: a second listing of the same directory asks the host again.
         listings.delete(path);
         const entries = await cached.entries.catch(() => undefined);
         if (entries) {
-          readAheadOf(path, entries);
+          if (!quiet) readAheadOf(path, entries);
           return entries;
         }
       }
       const entries = await list(path);
-      readAheadOf(path, entries);
+      if (!quiet) readAheadOf(path, entries);
       return entries;
     },
     async open(path) {
       const st = await stat(path);
       if (st.type === 'dir') throw RemoteFsError.of('EISDIR', `${path} is a directory`);
       const fh = nextFh++;
-      const found = options.reader?.localCopy(path, st.version, st.size);
+      const reader = options.reader;
+      // Almost every open is followed by a read at offset 0: its bytes (the head, HEAD_BYTES) are
+      // asked for first thing, so the host round trip overlaps the rest of the open, its reply
+      // and the kernel's read request (which takes the head). Measured: the first read() after
+      // open went from 2.0-3.2 ms to 0.95-1.9 ms (loopback, loaded 2-core box); an open without
+      // a read only warms the cache. Not when the first chunk is cached (it answers at once), nor
+      // while the file is being copied whole (`dd` again as the first one ends: the copy is
+      // waited for below).
+      const head =
+        reader !== undefined &&
+        st.size > WHOLE_AT_OPEN_BYTES &&
+        !reader.has(path, st.version, 0) &&
+        !reader.isCopying(path, st.version)
+          ? remote.read(path, 0, HEAD_BYTES, st.version)
+          : undefined;
+      head?.catch(() => {});
+      // After the head left: a copy another process made (this one's are known to `has`) costs
+      // a head fetched for nothing, 16 KiB.
+      const found = reader?.localCopy(path, st.version, st.size);
       const copy = found instanceof Promise ? await found : found;
       handles.set(fh, { path, version: st.version, size: st.size, ...(copy === undefined ? {} : { copy }) });
       // The kernel reads the copy itself (passthrough), or the reads below do: no fetch.
@@ -447,19 +474,11 @@ export function remoteFileSystem(
         copyCounts.opens++;
         return fh;
       }
-      // Almost every open is followed by a read at offset 0: start fetching its bytes (the head,
-      // HEAD_BYTES) and the first chunk now, so the host round trip overlaps the open's reply and
-      // the kernel's read request (which joins this flight). Measured: the first read() after
-      // open went from 2.0-3.2 ms to 0.95-1.9 ms (loopback, loaded 2-core box); an open without
-      // a read only warms the cache.
-      const reader = options.reader;
-      if (reader && st.size > 0) {
+      if (reader !== undefined && st.size > 0) {
         const prefetch = () => {
           reader.read(path, st.version, st.size, 0, Math.min(st.size, reader.chunkSize)).catch(() => {});
         };
-        if (st.size > WHOLE_AT_OPEN_BYTES) {
-          const head = remote.read(path, 0, HEAD_BYTES, st.version);
-          head.catch(() => {});
+        if (head !== undefined) {
           heads.set(fh, head);
           // The chunk once the head has arrived: asked for at once, its read raced the head's on
           // the host's disk (the same first pages, after a cache drop) and its answer queued
@@ -468,7 +487,7 @@ export function remoteFileSystem(
           // for the chunk itself, with its first read.
           const later = () => setImmediate(prefetch);
           head.then(later, later);
-        } else {
+        } else if (st.size <= WHOLE_AT_OPEN_BYTES) {
           // A small file comes whole with its chunk, asked for at once (a head as well would
           // double the host's work for every small file `tar` or `cp -r` opens).
           prefetch();
