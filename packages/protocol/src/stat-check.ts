@@ -26,15 +26,18 @@ const STAT_KEYS = new Set([
   'version',
 ]);
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A plain object (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isU53(v: unknown): boolean {
+/** A non-negative safe integer. */
+export function isU53(v: unknown): boolean {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function isIntIn(v: unknown, max: number): boolean {
+/** A safe integer in `[0, max]`. */
+export function isIntIn(v: unknown, max: number): boolean {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max;
 }
 

@@ -2,14 +2,23 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   decodeReaddirResult,
+  decodeRequestBody,
   decodeStat,
+  encodeRequestBody,
   encodeResultBody,
+  FsOp,
   isEntryName,
   isReaddirResult,
+  isReadParams,
+  isStatParams,
   isWireStat,
+  MAX_PATH_BYTES,
+  MAX_READ_BYTES,
   MAX_READDIR_PAGE,
   ProtocolError,
   ReaddirResultSchema,
+  ReadParamsSchema,
+  StatParamsSchema,
   StatSchema,
 } from '@wormhole/protocol';
 
@@ -190,5 +199,71 @@ describe('hand-written Stat/listing checks (in front of the zod schemas)', () =>
       const page = { entries: [{ name, stat }] };
       assert.deepEqual(decodeReaddirResult(encodeResultBody(page)), page);
     }
+  });
+});
+
+describe('hand-written request checks (READ and STAT params, in front of the zod schemas)', () => {
+  function validRead(r: () => number): Record<string, unknown> {
+    const v: Record<string, unknown> = {
+      path: `dir${Math.floor(r() * 100)}/f${Math.floor(r() * 1e6)}.bin`,
+      offset: Math.floor(r() * 2 ** 40),
+      length: Math.floor(r() * (MAX_READ_BYTES + 1)),
+    };
+    if (r() < 0.7) v.version = `${Math.floor(r() * 1e9)}:${Math.floor(r() * 1e6)}`;
+    return v;
+  }
+
+  it('accept every valid value and never what the schema rejects (10,000 valid, 20,000 mutated)', () => {
+    let acceptedMutants = 0;
+    for (let seed = 0; seed < 10_000; seed++) {
+      const r = rng(seed);
+      const read = validRead(r);
+      const stat = { path: read.path };
+      assert.ok(isReadParams(read), `seed ${seed}: valid read params refused`);
+      assert.ok(isStatParams(stat), `seed ${seed}: valid stat params refused`);
+      for (const [check, schema, v] of [
+        [isReadParams, ReadParamsSchema, (mutate({ stat: read }, r) as { stat: unknown }).stat],
+        [isStatParams, StatParamsSchema, (mutate({ stat }, r) as { stat: unknown }).stat],
+      ] as const) {
+        if (!check(v)) continue;
+        acceptedMutants++;
+        assert.ok(
+          schema.safeParse(v).success,
+          `seed ${seed}: accepted what the schema rejects: ${JSON.stringify(v)}`,
+        );
+      }
+    }
+    assert.ok(acceptedMutants > 0);
+  });
+
+  it('bounds: path length, read length and version as the schema has them; decodeRequestBody agrees', () => {
+    const ok = { path: 'a', offset: 0, length: MAX_READ_BYTES, version: 'v'.repeat(128) };
+    assert.ok(isReadParams(ok));
+    for (const bad of [
+      { ...ok, length: MAX_READ_BYTES + 1 },
+      { ...ok, version: 'v'.repeat(129) },
+      { ...ok, path: 'p'.repeat(MAX_PATH_BYTES + 1) },
+      { ...ok, offset: -1 },
+      { ...ok, offset: 0.5 },
+      { path: 'a', offset: 0 },
+      { ...ok, extra: 1 },
+    ]) {
+      assert.equal(isReadParams(bad), false, JSON.stringify(bad));
+      assert.equal(ReadParamsSchema.safeParse(bad).success, false, JSON.stringify(bad));
+    }
+    // Stricter than the schema is allowed (zod then decides): a `version` key holding undefined.
+    assert.equal(isReadParams({ ...ok, version: undefined }), false);
+    assert.equal(ReadParamsSchema.safeParse({ ...ok, version: undefined }).success, true);
+    assert.deepEqual(decodeRequestBody(encodeRequestBody(FsOp.READ, ok)), { op: FsOp.READ, params: ok });
+    assert.throws(
+      () => decodeRequestBody(encodeRequestBody(FsOp.READ, { ...ok, length: MAX_READ_BYTES + 1 })),
+      (e: unknown) => e instanceof ProtocolError && /op 3 params: length: /.test(e.message),
+    );
+    assert.equal(isStatParams({ path: 'p'.repeat(MAX_PATH_BYTES) }), true);
+    assert.equal(isStatParams({ path: 'p'.repeat(MAX_PATH_BYTES + 1) }), false);
+    assert.throws(
+      () => decodeRequestBody(encodeRequestBody(FsOp.STAT, { path: 1 } as never)),
+      (e: unknown) => e instanceof ProtocolError && /op 1 params: path: /.test(e.message),
+    );
   });
 });
