@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { packBody, unpackBody, unpackBodyChecked } from './body-codec.js';
 import { isEntryName } from './entry-name.js';
 import { ProtocolError } from './protocol-error.js';
-import { isIntIn, isReaddirResult, isRecord, isU53, isWireStat } from './stat-check.js';
+import { isReaddirResult, isWireStat } from './stat-check.js';
+import { isIntIn, isRecord, isU53 } from './value-checks.js';
 
 /**
  * The remote file-system operations carried in REQUEST frames. Paths are POSIX-style and

@@ -1,5 +1,6 @@
 import { isEntryName } from './entry-name.js';
 import type { DirEntry, ReaddirResult, Stat } from './fs-messages.js';
+import { isIntIn, isRecord, isU53 } from './value-checks.js';
 
 /**
  * Hand-written checks for the two answers a client decodes by the thousand (a listing carries a
@@ -25,21 +26,6 @@ const STAT_KEYS = new Set([
   'ino',
   'version',
 ]);
-
-/** A plain object (not null, not an array). */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A non-negative safe integer. */
-export function isU53(v: unknown): boolean {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-/** A safe integer in `[0, max]`. */
-export function isIntIn(v: unknown, max: number): boolean {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max;
-}
 
 function isTime(v: unknown): boolean {
   return typeof v === 'number' && Number.isFinite(v);
