@@ -390,7 +390,10 @@ export class L2Store {
     try {
       if (!this.#failed) {
         if (this.#touches.size > 0) this.#send({ t: 'touch', touches: this.#takeTouches() });
-        await this.#request((rid) => ({ t: 'close', rid }));
+        // A writer that fails meanwhile (one that could not open the file, say, its directory
+        // removed before the thread started) has lost what it held: `lastError` says so, and
+        // closing still closes.
+        await this.#request((rid) => ({ t: 'close', rid })).catch(() => {});
       }
     } finally {
       this.#closed = true;

@@ -33,7 +33,14 @@ function spawnWorker(init: WriterInit): Worker {
   return new Worker(new URL('./l2-worker.js', here), { workerData: init });
 }
 
-/** Starts the writer and waits until its connection is open and the schema exists. */
+/**
+ * Starts the writer. The channel is usable at once: messages sent before the thread has opened
+ * its connection wait in the thread's port (its handler is installed once the file is open), so
+ * whoever opens L2 does not wait for a thread to start: a mount waited ~150 ms for it (the
+ * thread loads its own copy of Node's internals and SQLite), on the critical path between the
+ * connection being up and the FUSE mount. A thread that cannot open the file, or dies before it
+ * did, is reported through `onFailure` like any later failure (L2 then stops taking writes).
+ */
 export async function startWriter(init: WriterInit, mode: WriterMode): Promise<WriterChannel> {
   if (mode === 'inline') return startInline(init);
   let worker: Worker;
@@ -44,34 +51,39 @@ export async function startWriter(init: WriterInit, mode: WriterMode): Promise<W
     return startInline(init);
   }
   let listener: (m: FromWriter) => void = () => {};
-  let failure: (err: CacheError) => void = () => {};
+  let failure: ((err: CacheError) => void) | undefined;
+  // The first failure only (an open error is followed by the thread's exit); one that comes
+  // before anyone listens is kept for the first listener.
+  let failed = false;
+  let early: CacheError | undefined;
+  const fail = (err: CacheError) => {
+    if (failed) return;
+    failed = true;
+    if (failure === undefined) early = err;
+    else failure(err);
+  };
   let ready = false;
-  await new Promise<void>((resolve, reject) => {
-    worker.on('message', (m: FromWriter) => {
-      if (!ready) {
-        if (m.t === 'ready') {
-          ready = true;
-          resolve();
-        } else if (m.t === 'openError') {
-          reject(new CacheError(m.code as CacheErrorCode, m.message));
-        }
-        return;
-      }
+  worker.on('message', (m: FromWriter) => {
+    if (ready) {
       listener(m);
-    });
-    worker.on('error', (cause) => {
-      const err = CacheError.L2_IO('The L2 writer thread failed', { cause });
-      if (!ready) reject(err);
-      else failure(err);
-    });
-    worker.on('exit', (code) => {
-      if (!ready) reject(CacheError.L2_IO(`The L2 writer thread exited (${code}) before starting`));
-      else failure(CacheError.L2_IO(`The L2 writer thread exited (${code})`));
-    });
-  }).catch(async (err) => {
-    await worker.terminate();
-    throw err;
+      return;
+    }
+    if (m.t === 'ready') ready = true;
+    else if (m.t === 'openError') {
+      fail(new CacheError(m.code as CacheErrorCode, m.message));
+      void worker.terminate();
+    }
   });
+  worker.on('error', (cause) => fail(CacheError.L2_IO('The L2 writer thread failed', { cause })));
+  worker.on('exit', (code) =>
+    fail(
+      CacheError.L2_IO(
+        ready
+          ? `The L2 writer thread exited (${code})`
+          : `The L2 writer thread exited (${code}) before starting`,
+      ),
+    ),
+  );
   worker.unref();
   return {
     send: (m) => worker.postMessage(m),
@@ -81,6 +93,7 @@ export async function startWriter(init: WriterInit, mode: WriterMode): Promise<W
     setActive: (active) => (active ? worker.ref() : worker.unref()),
     onFailure: (fn) => {
       failure = fn;
+      if (early !== undefined) fn(early);
     },
     terminate: async () => {
       worker.removeAllListeners('exit');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type ChunkCache, type ChunkCacheOptions, isCacheError, openChunkCache } from '../src/index.js';
@@ -49,6 +49,24 @@ describe('L1 (memory)', () => {
 });
 
 describe('L2 (SQLite)', () => {
+  test('open does not wait for the writer thread; one that cannot open the file stops L2 writes, and close still closes', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'c.db');
+    const c = await openChunkCache({ l2Path: path });
+    // The writer thread opens its own connection after open() returned: take the directory away first.
+    rmSync(dir, { recursive: true, force: true });
+    c.put(key(0), chunk(CS, 9, 0));
+    await c.flush().catch(() => {});
+    let error: string | undefined;
+    for (let i = 0; i < 200 && error === undefined; i++) {
+      error = c.stats().l2.error;
+      if (error === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.match(error ?? '', /directory does not exist|not available|could not open/i);
+    assert.deepEqual(c.get(key(0)), chunk(CS, 9, 0), 'L1 still serves');
+    await c.close();
+  });
+
   test('restart persistence: L1 empty, L2 serves and promotes', async (t) => {
     const dir = tempDir(t);
     const path = join(dir, 'c.db');
