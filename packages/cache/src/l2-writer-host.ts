@@ -36,12 +36,11 @@ function spawnWorker(init: WriterInit): Worker {
 /**
  * Starts the writer. The channel is usable at once: messages sent before the thread has opened
  * its connection wait in the thread's port (its handler is installed once the file is open), so
- * whoever opens L2 does not wait for a thread to start: a mount waited ~150 ms for it (the
- * thread loads its own copy of Node's internals and SQLite), on the critical path between the
- * connection being up and the FUSE mount. A thread that cannot open the file, or dies before it
- * did, is reported through `onFailure` like any later failure (L2 then stops taking writes).
+ * nothing waits for the thread to start (~150 ms: it loads its own copy of Node's internals and
+ * SQLite). A thread that cannot open the file, or dies before it did, is reported through
+ * `onFailure` like any later failure (L2 then stops taking writes).
  */
-export async function startWriter(init: WriterInit, mode: WriterMode): Promise<WriterChannel> {
+export function startWriter(init: WriterInit, mode: WriterMode): WriterChannel {
   if (mode === 'inline') return startInline(init);
   let worker: Worker;
   try {
@@ -104,7 +103,23 @@ export async function startWriter(init: WriterInit, mode: WriterMode): Promise<W
 
 /** Same writer on the main thread ("deferred batches"); used when measuring, or without workers. */
 function startInline(init: WriterInit): WriterChannel {
-  const conn = openL2(init.path, init.busyTimeoutMs, init.hash);
+  let conn: ReturnType<typeof openL2>;
+  try {
+    conn = openL2(init.path, init.busyTimeoutMs, init.hash);
+  } catch (err) {
+    // As the thread reports it: through onFailure, not a throw from whatever wrote first.
+    const failure =
+      err instanceof CacheError
+        ? err
+        : CacheError.L2_IO('The L2 writer could not open its file', { cause: err });
+    return {
+      send: () => {},
+      onMessage: () => {},
+      setActive: () => {},
+      onFailure: (fn) => fn(failure),
+      terminate: async () => {},
+    };
+  }
   let listener: (m: FromWriter) => void = () => {};
   // The inline writer hands replies over in a later macrotask like the worker would.
   const dispatch = createWriter(conn, init.maxBytes, (m) => setImmediate(() => listener(m)));

@@ -49,11 +49,11 @@ describe('L1 (memory)', () => {
 });
 
 describe('L2 (SQLite)', () => {
-  test('open does not wait for the writer thread; one that cannot open the file stops L2 writes, and close still closes', async (t) => {
+  test('the writer thread starts with the first write; one that cannot open the file stops L2 writes, and close still closes', async (t) => {
     const dir = tempDir(t);
     const path = join(dir, 'c.db');
     const c = await openChunkCache({ l2Path: path });
-    // The writer thread opens its own connection after open() returned: take the directory away first.
+    // The writer thread opens its own connection when the first write comes: take the directory away first.
     rmSync(dir, { recursive: true, force: true });
     c.put(key(0), chunk(CS, 9, 0));
     await c.flush().catch(() => {});
