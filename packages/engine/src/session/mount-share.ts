@@ -121,7 +121,9 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
     // One lookup of a name no share is expected to have, through the kernel, the moment the
     // mount is up: the lookup's JavaScript (FUSE dispatch, attribute caches, the host's stat)
     // runs for the first time now instead of in the user's first `ls` or open. `head -c 1` of a
-    // file on a fresh mount, two alternating batches of 15: median 4.64/4.93 -> 4.32/4.20 ms.
+    // file on a fresh mount, two alternating batches of 15: median 4.64/4.93 -> 4.32/4.20 ms —
+    // right after the mount only: after ~50 ms idle what a first call pays is caches gone cold,
+    // which no warm-up outlasts (docs/bench/peer-mounts.md, twelfth session).
     void stat(join(options.mountpoint, '.wormhole-warm-up')).catch(() => {});
     // The root's listing (fetched as the mount started) goes to the kernel as a readdirplus,
     // as a file manager opening the drive would: names in the root are then known to the
