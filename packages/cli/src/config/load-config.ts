@@ -118,6 +118,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WormholeConfig {
     user?.cache?.l2_path,
     join(paths.cacheDir, 'chunks.db'),
   );
+  const l2File = resolve(expandHome(l2Path, env));
   return {
     network: {
       signalUrl: pick(
@@ -139,9 +140,10 @@ export function loadConfig(options: LoadConfigOptions = {}): WormholeConfig {
     },
     cache: {
       l1Size: pick('cache.l1_size', policy?.cache?.l1_size, undefined, user?.cache?.l1_size, DEFAULT_L1_SIZE),
-      l2Path: resolve(expandHome(l2Path, env)),
+      l2Path: l2File,
       l2Size: pick('cache.l2_size', policy?.cache?.l2_size, undefined, user?.cache?.l2_size, DEFAULT_L2_SIZE),
-      copiesDir: join(dirname(resolve(expandHome(l2Path, env))), 'copies'),
+      // Beside the L2 file: one cache directory to clear, move or bound.
+      copiesDir: join(dirname(l2File), 'copies'),
       copiesSize: pick(
         'cache.copies_size',
         policy?.cache?.copies_size,
