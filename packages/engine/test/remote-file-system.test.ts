@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -258,6 +258,90 @@ describe('remoteFileSystem directory listings ahead', () => {
       await fs.release('/c/deeper/mid.bin', fh3);
     } finally {
       await cache.close();
+    }
+  });
+
+  it('a listing fetches the heads of its large files; their opens ask the host nothing', async () => {
+    const reads: Array<[string, number, number]> = [];
+    const { remote, cache, reader } = await readingThrough(s.fs, (path, offset, length) =>
+      reads.push([path, offset, length]),
+    );
+    try {
+      const fs = remoteFileSystem(remote, { reader, cache, readdirAhead: 0, attrTtlMs: 60_000 });
+      await fs.readdir('/c');
+      await fs.readdir('/c/deeper');
+      assert.deepEqual(reads, [], 'small files only (mid.bin is 40 KiB): no heads');
+      await fs.readdir('/');
+      assert.deepEqual(reads, [['/big.bin', 0, 16 * 1024]], 'the one large file of the root');
+      await fs.readdir('/');
+      assert.equal(reads.length, 1, 'a head already fetched for this version is not asked again');
+      const fh = await fs.open('/big.bin', 0);
+      assert.equal(reads.length, 1, 'the open takes the head fetched with the listing');
+      assert.deepEqual(Buffer.from(await fs.read('/big.bin', fh, 0, 4096)), big.subarray(0, 4096));
+      await until(() => reads.length === 2);
+      assert.deepEqual(
+        reads[1],
+        ['/big.bin', 0, DEFAULT_CHUNK_SIZE],
+        'then its first chunk, as after any head',
+      );
+      await fs.release('/big.bin', fh);
+
+      // Taken once: a head the chunk cache makes useless is not fetched (chunk 0 is cached now).
+      reads.length = 0;
+      await fs.readdir('/');
+      assert.deepEqual(reads, []);
+      // An invalidation drops a head fetched ahead: the next open asks for its own.
+      await cache.clear();
+      await fs.readdir('/');
+      assert.equal(reads.length, 1);
+      fs.invalidate(['/big.bin']);
+      const fh2 = await fs.open('/big.bin', 0);
+      assert.deepEqual(reads.slice(1), [['/big.bin', 0, 16 * 1024]], "the open's own head");
+      assert.deepEqual(Buffer.from(await fs.read('/big.bin', fh2, 0, 100)), big.subarray(0, 100));
+      await fs.release('/big.bin', fh2);
+      await until(() => reads.length === 3);
+
+      // headsAhead 0: a listing fetches nothing.
+      await cache.clear();
+      reads.length = 0;
+      const off = remoteFileSystem(remote, { reader, cache, readdirAhead: 0, headsAhead: 0 });
+      await off.readdir('/');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(reads, []);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('heads fetched ahead are rate-limited: a walk over folders of large files fetches 32 at once', async () => {
+    const reads: string[] = [];
+    const { remote, cache, reader } = await readingThrough(s.fs, (path) => reads.push(path));
+    const videos = join(dir.path, 'share', 'v');
+    try {
+      for (let d = 0; d < 3; d++) {
+        await mkdir(join(videos, `d${d}`), { recursive: true });
+        for (let i = 0; i < 16; i++)
+          await writeFile(join(videos, `d${d}`, `clip${i}.mp4`), Buffer.alloc(70 * 1024, i));
+      }
+      const fs = remoteFileSystem(remote, { reader, cache, readdirAhead: 0 });
+      for (let d = 0; d < 3; d++) await fs.readdir(`/v/d${d}`);
+      assert.ok(reads.length >= 32 && reads.length <= 33, `32 heads (+1 refilled), got ${reads.length}`);
+      assert.deepEqual(
+        new Set(reads.map((p) => p.split('/')[2])),
+        new Set(['d0', 'd1']),
+        'the first folders',
+      );
+      // 16 per second after that.
+      await new Promise((r) => setTimeout(r, 250));
+      const before = reads.length;
+      await fs.readdir('/v/d2');
+      assert.ok(
+        reads.length - before >= 3 && reads.length - before <= 5,
+        `~4 after 250 ms, got ${reads.length - before}`,
+      );
+    } finally {
+      await cache.close();
+      await rm(videos, { recursive: true, force: true });
     }
   });
 

@@ -31,6 +31,16 @@ export interface RemoteFileSystemOptions {
    */
   readonly siblingsAhead?: number;
   /**
+   * When a directory is listed for someone (a readdir reaching the mount, the mount's own root
+   * listing), the first bytes (HEAD_BYTES) of its first this-many files above
+   * WHOLE_AT_OPEN_BYTES are fetched at once and kept for their version: opening a folder is
+   * what precedes a file manager's type sniffing and thumbnails, a player's probe, `head`; their
+   * open then asks the host nothing and the first read answers locally. 0 disables. Default 16
+   * (256 KiB per listing at most; a listing of small files fetches nothing). A tree walk
+   * (`find`, `du`) lists faster than anyone looks: heads are rate-limited (HEADS_AHEAD_BURST).
+   */
+  readonly headsAhead?: number;
+  /**
    * Called to drop a range of the kernel's page cache of a file being copied whole (its bytes
    * are kept in the copy, whose own page cache serves the re-reads by FUSE passthrough): the
    * mount's `invalidateData`. Without it a streamed file sat in RAM twice, and the first
@@ -48,6 +58,16 @@ export interface RemoteFileSystemOptions {
 /** Drop-behind: ranges of this size, this far behind the reader (beyond the kernel's read-ahead). */
 const DROP_STEP = 32 * 1024 * 1024;
 const DROP_LAG = 16 * 1024 * 1024;
+
+/** Heads fetched ahead of opens (`headsAhead`) kept at most (the oldest goes first): 4 MiB. */
+const MAX_HEADS_AHEAD = 256;
+/**
+ * Heads fetched ahead at once at most, and per second after that: a person opening folders
+ * stays within it, a walk over 1,000 folders of videos costs 512 KiB and 32 host reads plus
+ * 16 per second, not 16 per folder.
+ */
+const HEADS_AHEAD_BURST = 32;
+const HEADS_AHEAD_PER_S = 16;
 
 /** Directories whose open order is followed for `siblingsAhead` (most recent kept). */
 const MAX_WALKS = 64;
@@ -145,6 +165,10 @@ export function remoteFileSystem(
   const handles = new Map<number, OpenFile>();
   /** The first bytes of a just-opened file, asked for at open (HEAD_BYTES); taken by its first read. */
   const heads = new Map<number, Promise<Uint8Array>>();
+  /** Heads fetched when their directory was listed (`headsAhead`), per path, for one version. */
+  const headsAhead = new Map<string, { version: string; bytes: Promise<Uint8Array>; fetchedAt: number }>();
+  const headsAheadCount = options.headsAhead ?? 16;
+  const headsBudget = { tokens: HEADS_AHEAD_BURST, at: Date.now() };
   let nextFh = 1;
   const copyCounts = { opens: 0, readsHere: 0 };
 
@@ -219,6 +243,53 @@ export function remoteFileSystem(
   function forget(path: string): void {
     attrs.delete(path);
     listed.delete(parentOf(path));
+    headsAhead.delete(path);
+  }
+
+  /** `headsAhead`: the heads of the first large files of a listing someone asked for. */
+  function fetchHeadsOf(dirPath: string): void {
+    const reader = options.reader;
+    const dir = listed.get(dirPath);
+    if (reader === undefined || dir === undefined || headsAheadCount <= 0) return;
+    let n = 0;
+    for (const { name, stat } of dir.entries) {
+      if (n >= headsAheadCount) break;
+      if (stat.type !== 'file' || stat.size <= WHOLE_AT_OPEN_BYTES) continue;
+      n++;
+      const path = join(dirPath, name);
+      if (headsAhead.get(path)?.version === stat.version || reader.has(path, stat.version, 0)) continue;
+      if (!takeHeadsBudget()) return;
+      // A version changed since the listing fails at the host (ESTALE): the open asks again.
+      const bytes = remote.read(path, 0, HEAD_BYTES, stat.version);
+      bytes.catch(() => {
+        if (headsAhead.get(path)?.bytes === bytes) headsAhead.delete(path);
+      });
+      headsAhead.delete(path);
+      headsAhead.set(path, { version: stat.version, bytes, fetchedAt: Date.now() });
+      if (headsAhead.size > MAX_HEADS_AHEAD) headsAhead.delete(headsAhead.keys().next().value as string);
+    }
+  }
+
+  function takeHeadsBudget(): boolean {
+    const now = Date.now();
+    headsBudget.tokens = Math.min(
+      HEADS_AHEAD_BURST,
+      headsBudget.tokens + ((now - headsBudget.at) * HEADS_AHEAD_PER_S) / 1000,
+    );
+    headsBudget.at = now;
+    if (headsBudget.tokens < 1) return false;
+    headsBudget.tokens--;
+    return true;
+  }
+
+  /** The head fetched ahead for this version of `path`, taken (an open uses it once). */
+  function takeHeadAhead(path: string, version: string): Promise<Uint8Array> | undefined {
+    const got = headsAhead.get(path);
+    if (got === undefined) return undefined;
+    headsAhead.delete(path);
+    return got.version === version && Date.now() - got.fetchedAt < SIBLINGS_LISTING_MAX_AGE_MS
+      ? got.bytes
+      : undefined;
   }
 
   // Directory listings fetched ahead (or just fetched), trusted for the attribute TTL and
@@ -298,6 +369,7 @@ export function remoteFileSystem(
       attrs.clear();
       listed.clear();
       listings.clear();
+      headsAhead.clear();
       aheadQueue.length = 0;
       options.onInvalidate?.('/');
       return;
@@ -437,11 +509,13 @@ export function remoteFileSystem(
         const entries = await cached.entries.catch(() => undefined);
         if (entries) {
           if (!quiet) readAheadOf(path, entries);
+          fetchHeadsOf(path);
           return entries;
         }
       }
       const entries = await list(path);
       if (!quiet) readAheadOf(path, entries);
+      fetchHeadsOf(path);
       return entries;
     },
     async open(path) {
@@ -456,12 +530,13 @@ export function remoteFileSystem(
       // a read only warms the cache. Not when the first chunk is cached (it answers at once), nor
       // while the file is being copied whole (`dd` again as the first one ends: the copy is
       // waited for below).
+      const ahead = takeHeadAhead(path, st.version);
       const head =
         reader !== undefined &&
         st.size > WHOLE_AT_OPEN_BYTES &&
         !reader.has(path, st.version, 0) &&
         !reader.isCopying(path, st.version)
-          ? remote.read(path, 0, HEAD_BYTES, st.version)
+          ? (ahead ?? remote.read(path, 0, HEAD_BYTES, st.version))
           : undefined;
       head?.catch(() => {});
       // After the head left: a copy another process made (this one's are known to `has`) costs
