@@ -18,6 +18,11 @@
 //   file to a plain copy instead of L2), a "warm copy" row reads that copy as FUSE passthrough
 //   would, and the "warm L2/copy" rows are the chunk cache reading the copy where L2 was.
 // Dropping the page cache (`echo 3 > /proc/sys/vm/drop_caches`) needs root; --no-drop skips it.
+// Profiling knobs: BENCH_L1=<MiB> (L1 size; default: the file + 64 MiB), BENCH_NO_L2=1 (no L2
+// file: what storing costs the cold pass), BENCH_ONLY_COLD=1 (stop after the cold pass),
+// BENCH_PROF_COLD=<file> (the main thread's CPU profile of the cold pass alone),
+// BENCH_WINDOWS=1 (CLOCK_MONOTONIC start/end of the channel and cold passes, for
+// `perf record -k CLOCK_MONOTONIC` + `perf report --time`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import {
@@ -32,6 +37,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -223,6 +229,26 @@ function dropCaches(enabled: boolean): boolean {
   }
 }
 
+/** BENCH_PROF_COLD=<file.cpuprofile>: the main thread's CPU profile of the cold pass alone. */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 // ------------------------------------------------------------------ main
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -272,7 +298,12 @@ async function main(): Promise<void> {
     const copiesDir = values.copies ? join(dir, 'copies') : undefined;
     out.copies = values.copies;
     const open2 = (): Promise<ChunkCache> =>
-      openChunkCache({ l2Path, l1MaxBytes, l2Admission, ...(copiesDir === undefined ? {} : { copiesDir }) });
+      openChunkCache({
+        ...(process.env.BENCH_NO_L2 ? {} : { l2Path }),
+        l1MaxBytes,
+        l2Admission,
+        ...(copiesDir === undefined ? {} : { copiesDir }),
+      });
     const mkReader = (cache: ChunkCache): ChunkReader =>
       createChunkReader({
         cache,
@@ -285,7 +316,9 @@ async function main(): Promise<void> {
     const via = (reader: ChunkReader, h: number) => (off: number, len: number) =>
       reader.read(name, st.version, st.size, off, len, h);
 
+    const tr0 = process.hrtime.bigint();
     const ch1 = await rawChannel(child, size);
+    if (process.env.BENCH_WINDOWS === '1') console.log(`channel window ${tr0} ${process.hrtime.bigint()}`);
     log('channel1', ch1, `tls PeerChannel (raw)          ${ch1.toFixed(0)} MB/s`);
     const rfs8m = await pipelined((o, l) => r.read(name, o, l, st.version), size, 8 * MiB, 3);
     log('remotefs8m', rfs8m, `RemoteFs.read 8 MiB x3        ${rfs8m.toFixed(0)} MB/s`);
@@ -299,7 +332,11 @@ async function main(): Promise<void> {
     const faults0 = minorFaults();
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
+    const prof = process.env.BENCH_PROF_COLD ? await startProfile() : undefined;
+    const tc0 = process.hrtime.bigint();
     const cold = await fuseSeq(via(reader, fh++), size);
+    if (process.env.BENCH_WINDOWS === '1') console.log(`cold window ${tc0} ${process.hrtime.bigint()}`);
+    if (prof) await prof.stop(process.env.BENCH_PROF_COLD!);
     const coldFaults = (minorFaults() - faults0) / (size / 2 ** 30);
     // Busy share of the client's event loop, and the client's CPU (all threads), in the pass.
     const coldElu = performance.eventLoopUtilization(elu0).utilization;
@@ -331,6 +368,12 @@ async function main(): Promise<void> {
         warmCopy ?? null,
         `warm copy (plain file)         ${warmCopy === undefined ? 'no copy made' : `${warmCopy.toFixed(0)} MB/s`}`,
       );
+    }
+    // BENCH_ONLY_COLD=1 stops here.
+    if (process.env.BENCH_ONLY_COLD === '1') {
+      reader.close();
+      await cache.close();
+      return;
     }
     const ch2 = await rawChannel(child, size);
     log('channel2', ch2, `tls PeerChannel (raw, after)   ${ch2.toFixed(0)} MB/s`);
