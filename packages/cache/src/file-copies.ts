@@ -88,6 +88,34 @@ interface Recording {
   readonly salvage: ((index: number, bytes: Uint8Array) => Promise<void> | void) | undefined;
   /** Set once every chunk is in: settles when the copy has its name (or was given up). */
   finishing?: Promise<void>;
+  /** Contiguous chunks not yet handed to a write (see WRITE_RUN_CHUNKS). */
+  run?: { at: number; parts: Uint8Array[]; bytes: number };
+}
+
+/**
+ * Contiguous chunks go to the file in one `writev` of up to this many, gathered within one turn
+ * of the event loop: handing a write to the thread pool costs the reader's thread more than its
+ * size suggests on a busy 2-core machine (lock and wake-ups). Cold pass of `cache-e2e.ts
+ * --copies`, main-thread profile: 309 ms per GiB in 4,096 writes, 157 ms in 1,024 writevs;
+ * cold 490 -> 536 MB/s (medians of three, alternating; within this machine's noise).
+ */
+const WRITE_RUN_CHUNKS = 4;
+
+/** Hands the gathered run of `rec` to a write. */
+function flushRun(rec: Recording): void {
+  const run = rec.run;
+  if (run === undefined) return;
+  rec.run = undefined;
+  const w = rec.fh
+    .then((fh) => fh.writev(run.parts, run.at))
+    .then(
+      () => {},
+      () => {
+        rec.failed = true;
+      },
+    );
+  rec.writes.add(w);
+  void w.finally(() => rec.writes.delete(w));
 }
 
 const META_VERSION = 1;
@@ -339,17 +367,20 @@ export class FileCopies {
     rec.writtenCount++;
     rec.lastWrite = Date.now();
     const at = index * rec.chunkSize;
-    const w = rec.fh
-      .then((fh) => fh.write(bytes, 0, bytes.byteLength, at))
-      .then(
-        () => {},
-        () => {
-          rec.failed = true;
-        },
-      );
-    rec.writes.add(w);
-    void w.finally(() => rec.writes.delete(w));
-    if (rec.writtenCount === rec.chunks) rec.finishing = this.#finish(rec);
+    const run = rec.run;
+    if (run !== undefined && run.at + run.bytes === at && run.parts.length < WRITE_RUN_CHUNKS) {
+      run.parts.push(bytes);
+      run.bytes += bytes.byteLength;
+      if (run.parts.length === WRITE_RUN_CHUNKS) flushRun(rec);
+    } else {
+      flushRun(rec);
+      rec.run = { at, parts: [bytes], bytes: bytes.byteLength };
+      setImmediate(() => flushRun(rec));
+    }
+    if (rec.writtenCount === rec.chunks) {
+      flushRun(rec);
+      rec.finishing = this.#finish(rec);
+    }
   }
 
   async #finish(rec: Recording): Promise<void> {
@@ -623,6 +654,7 @@ function closeReader(e: Entry): void {
 
 /** Resolves when a recording has no write in flight (and its file is open, or failed to). */
 async function settled(rec: Recording): Promise<void> {
+  flushRun(rec);
   await rec.fh.catch(() => {});
   while (rec.writes.size > 0) await Promise.all(rec.writes);
 }
