@@ -147,6 +147,8 @@ export interface ChunkCache {
    * undefined without one (or without a copies directory).
    */
   localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined>;
+  /** Whether localCopy would find a complete copy now, without counting it as served. */
+  hasLocalCopy(file: string, version: string, size: number): boolean;
   /**
    * Starts copying `file`@`version` whole: from now on its chunks are written to the copy
    * (and kept in L1) instead of going to L2; chunks cached before are taken from the tiers.
@@ -441,6 +443,10 @@ class TwoTierCache implements ChunkCache {
   localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined> {
     if (this.#closed || this.#copies === undefined) return undefined;
     return this.#copies.lookupSettled(file, version, size);
+  }
+
+  hasLocalCopy(file: string, version: string, size: number): boolean {
+    return !this.#closed && this.#copies !== undefined && this.#copies.has(file, version, size);
   }
 
   recordCopy(file: string, version: string, size: number, chunkSize: number): boolean {

@@ -134,6 +134,8 @@ export interface ChunkReader {
    * only while such a copy is being named (the stream that made it just ended).
    */
   localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined>;
+  /** Whether localCopy would find a complete copy now (ChunkCache.hasLocalCopy: not counted). */
+  hasLocalCopy(file: string, version: string, size: number): boolean;
   /** True while the file is being copied whole (ChunkCache.recordCopy), so its bytes are kept on disk. */
   isCopying(file: string, version: string): boolean;
   /** True when chunk `index` of the file is cached (ChunkCache.has: no counter, no LRU move). */
@@ -246,6 +248,10 @@ class Reader implements ChunkReader {
 
   localCopy(file: string, version: string, size: number): string | undefined | Promise<string | undefined> {
     return this.#cache.localCopy(file, this.#key(file, version, 0).version, size);
+  }
+
+  hasLocalCopy(file: string, version: string, size: number): boolean {
+    return this.#cache.hasLocalCopy(file, this.#key(file, version, 0).version, size);
   }
 
   #chunkLen(fileSize: number, index: number): number {

@@ -71,8 +71,10 @@ describe('whole-file copies (FUSE passthrough)', () => {
     assert.equal(await reader.localCopy('a', 'v2', SIZE), undefined);
     assert.equal(await reader.localCopy('a', 'v1', SIZE + 1), undefined);
     await cache.flush();
-    // Only what came before the recording started (the first reads) went to L2.
-    assert.ok(cache.stats().l2.entries <= 3, `L2 has ${cache.stats().l2.entries} chunks`);
+    // Only what came before the recording started went to L2: the recording starts with the
+    // second read (chunks 2-3), and before it the first read's chunks (0-1) and the read-ahead
+    // it started (initialChunks: 2-3) may have arrived. A bound of 3 failed ~1 run in 10.
+    assert.ok(cache.stats().l2.entries <= 4, `L2 has ${cache.stats().l2.entries} chunks`);
     assert.equal(cache.stats().copies?.recorded, 1);
   });
 
@@ -332,5 +334,24 @@ describe('whole-file copies (FUSE passthrough)', () => {
     await stream(reader, 'a', 'v1', 1);
     const copy = await settled(reader, 'a', 'v1');
     assert.equal(other.lookup('a', `${CS}:v1`, SIZE), copy);
+  });
+
+  test('a stat that found no copy is believed for a few seconds; `has` serves nothing', async (t) => {
+    const { copiesDir, reader } = await setup(t);
+    const early = await FileCopies.open({ dir: copiesDir, maxBytes: 64 * MiB });
+    t.after(() => early.close());
+    assert.equal(early.has('a', `${CS}:v1`, SIZE), false);
+    await stream(reader, 'a', 'v1', 1);
+    const copy = await settled(reader, 'a', 'v1');
+    assert.ok(copy !== undefined);
+    // The other process' copy shows to a lookup after ABSENT_FOR_MS (5 s); one that never
+    // looked sees it at once.
+    assert.equal(early.lookup('a', `${CS}:v1`, SIZE), undefined, 'absent, as it was a moment ago');
+    const late = await FileCopies.open({ dir: copiesDir, maxBytes: 64 * MiB });
+    t.after(() => late.close());
+    assert.equal(late.has('a', `${CS}:v1`, SIZE), true);
+    assert.equal(late.stats().served, 0, 'has counts nothing');
+    assert.equal(late.lookup('a', `${CS}:v1`, SIZE), copy);
+    assert.equal(late.stats().served, 1);
   });
 });
