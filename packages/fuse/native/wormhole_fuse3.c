@@ -166,6 +166,7 @@ typedef struct inval {
   int64_t len;
   uint64_t parent;
   char *name;  // NULL: inode only
+  uint8_t *data;  // set: store these `len` bytes at `off` into the page cache (no invalidation)
   struct inval *next;
 } inval_t;
 
@@ -845,9 +846,17 @@ static void *inval_main(void *arg) {
     pthread_mutex_unlock(&m->lock);
     while (q) {
       inval_t *next = q->next;
-      // Errors (ENOENT: the kernel no longer knows it) mean there is nothing to drop.
-      if (q->ino) fuse_lowlevel_notify_inval_inode(m->se, q->ino, q->off, q->len);
-      if (q->name) fuse_lowlevel_notify_inval_entry(m->se, q->parent, q->name, strlen(q->name));
+      if (q->data) {
+        // Errors (ENOENT: the kernel no longer knows it) mean there is nowhere to store.
+        struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)q->len);
+        bv.buf[0].mem = q->data;
+        fuse_lowlevel_notify_store(m->se, q->ino, (off_t)q->off, &bv, 0);
+      } else {
+        // Errors (ENOENT: the kernel no longer knows it) mean there is nothing to drop.
+        if (q->ino) fuse_lowlevel_notify_inval_inode(m->se, q->ino, q->off, q->len);
+        if (q->name) fuse_lowlevel_notify_inval_entry(m->se, q->parent, q->name, strlen(q->name));
+      }
+      free(q->data);
       free(q->name);
       free(q);
       q = next;
@@ -1221,6 +1230,7 @@ static napi_value js_destroy(napi_env env, napi_callback_info info) {
   if (m->inval_started) pthread_join(m->inval_thread, NULL);
   for (inval_t *q = m->inval_head, *next; q; q = next) {
     next = q->next;
+    free(q->data);
     free(q->name);
     free(q);
   }
@@ -1743,6 +1753,56 @@ static napi_value js_invalidate_data(napi_env env, napi_callback_info info) {
   return ret_bool(env, q != NULL);
 }
 
+// storeData(handle, path, offset, bytes): puts bytes the kernel would otherwise ask for into
+// the file's page cache (FUSE_NOTIFY_STORE), so reads of them never reach the FileSystem.
+// Queued behind earlier invalidations, so an invalidation queued after it drops it again.
+// Returns whether the path is known to the kernel (a node exists for it).
+static napi_value js_store_data(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  mount_t *m = argc >= 4 ? get_mount(env, argv[0]) : NULL;
+  if (!m) return NULL;
+  double off = get_double(env, argv[2]);
+  void *data = NULL;
+  size_t len = 0;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t boff;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[3], &is_ta);
+  if (!is_ta || napi_get_typedarray_info(env, argv[3], &t, &len, &data, &ab, &boff) != napi_ok ||
+      t != napi_uint8_array || len == 0 || len > (1u << 20) || !(off >= 0) ||
+      off + (double)len > 9007199254740991.0 || m->closed)
+    return ret_bool(env, false);
+  char *path = get_string(env, argv[1]);
+  if (!path) return ret_bool(env, false);
+  uint8_t *copy = malloc(len);
+  if (!copy) {
+    free(path);
+    return ret_bool(env, false);
+  }
+  memcpy(copy, data, len);
+  pthread_mutex_lock(&m->lock);
+  node_t *parent;
+  const char *last;
+  node_t *n = walk_path(m, path, &parent, &last);
+  // Not into a file read in passthrough (its pages come from the backing file).
+  inval_t *q = n && n != &m->root && n->pt_opens == 0 ? calloc(1, sizeof(inval_t)) : NULL;
+  if (q) {
+    q->ino = n->id;
+    q->off = (int64_t)off;
+    q->len = (int64_t)len;
+    q->data = copy;
+    push_inval(m, q);
+  } else {
+    free(copy);
+  }
+  pthread_mutex_unlock(&m->lock);
+  free(path);
+  return ret_bool(env, q != NULL);
+}
+
 // stats(handle) -> [nodes, pending, passthrough negotiated (0/1), passthrough opens answered]
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1784,6 +1844,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"replyDir", NULL, js_reply_dir, NULL, NULL, NULL, napi_enumerable, NULL},
       {"invalidate", NULL, js_invalidate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"invalidateData", NULL, js_invalidate_data, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"storeData", NULL, js_store_data, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -84,6 +84,11 @@ export interface Fuse3Addon {
   invalidate(h: Fuse3Handle, path: string): boolean;
   /** Drops `[offset, offset + length)` of the kernel's page cache of `path` (length > 0); true when the kernel knew it. */
   invalidateData(h: Fuse3Handle, path: string, offset: number, length: number): boolean;
+  /**
+   * Stores `bytes` (at most 1 MiB) at `offset` in the kernel's page cache of `path`, behind any
+   * invalidation queued before; true when the kernel knows the path (not open in passthrough).
+   */
+  storeData(h: Fuse3Handle, path: string, offset: number, bytes: Uint8Array): boolean;
   /** [inodes the kernel holds, requests waiting for a reply, passthrough negotiated (0/1), passthrough opens so far] */
   stats(h: Fuse3Handle): [number, number, number, number];
 }

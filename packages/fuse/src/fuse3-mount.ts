@@ -80,6 +80,9 @@ export async function fuse3Mount(
     invalidateData(path: string, offset: number, length: number): void {
       addon.invalidateData(h, path, offset, length);
     },
+    storeData(path: string, offset: number, bytes: Uint8Array): boolean {
+      return addon.storeData(h, path, offset, bytes);
+    },
     invalidate(path: string): void {
       cache.invalidate(path);
       addon.invalidate(h, path);

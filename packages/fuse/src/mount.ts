@@ -51,6 +51,13 @@ export interface Mount {
    * a no-op on fuse-native): for data the mount keeps elsewhere, so it is not cached twice.
    */
   invalidateData(path: string, offset: number, length: number): void;
+  /**
+   * Puts `bytes` of `path` at `offset` into the kernel's page cache, so reads of them are
+   * answered by the kernel (libfuse3 binding in this process; false elsewhere: the helper does
+   * not forward it, and its reads reach the FileSystem as before). Only for bytes of the version
+   * the kernel's attributes describe; a later `invalidate` drops them.
+   */
+  storeData(path: string, offset: number, bytes: Uint8Array): boolean;
   /** Unmounts. Idempotent, and bounded in time: a wedged helper is aborted and killed. */
   unmount(): Promise<void>;
   on<E extends keyof MountEvents>(event: E, listener: (...args: MountEvents[E]) => void): this;
@@ -132,6 +139,11 @@ class MountHandle extends EventEmitter implements Mount {
         .f64(length)
         .finish(KIND_CONTROL, 0),
     );
+  }
+
+  storeData(path: string, offset: number, bytes: Uint8Array): boolean {
+    if (!this.#mounted || this.#native === undefined) return false;
+    return this.#native.storeData(path, offset, bytes);
   }
 
   unmount(): Promise<void> {

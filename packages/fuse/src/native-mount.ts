@@ -19,6 +19,8 @@ export interface NativeMount {
   invalidate(path: string): void;
   /** Drops a range of the kernel's page cache of `path` (libfuse3 only; fuse-native cannot). */
   invalidateData(path: string, offset: number, length: number): void;
+  /** Puts bytes of `path` into the kernel's page cache; false when it cannot (fuse-native, a path the kernel does not know). */
+  storeData(path: string, offset: number, bytes: Uint8Array): boolean;
   /** Unmounts; falls back to a lazy unmount (and an abort) when the binding's own unmount fails. */
   close(): Promise<void>;
 }
@@ -71,6 +73,7 @@ function fuseNativeMount(fs: FileSystem, mountpoint: string, o: ResolvedMountOpt
         gone: new Promise<void>(() => {}),
         invalidate: (path) => cache.invalidate(path),
         invalidateData: () => {},
+        storeData: () => false,
         close: () => {
           closing ??= new Promise<void>((done) => fuse.unmount(() => done())).then(() =>
             unmountPath(mountpoint),

@@ -100,6 +100,42 @@ for (const fuse3Loop of ['main', 'thread'] as const)
       m!.invalidateData('/no/such/file', 0, 10);
     });
 
+    test('storeData puts bytes into the page cache: reads of them never reach the FileSystem', async () => {
+      await fsp.writeFile(join(src, 'stored.bin'), Buffer.alloc(65536, 1));
+      const head = async () =>
+        (await sh(`head -c 4 '${mnt}/stored.bin' | od -An -tu1`)).stdout.trim().split(/\s+/).join(' ');
+      assert.equal(
+        m!.storeData('/stored.bin', 0, Buffer.alloc(16384, 9)),
+        false,
+        'not known to the kernel yet',
+      );
+      await fsp.stat(join(mnt, 'stored.bin'));
+      // Bytes unlike the file's: seeing them proves the kernel answered from what was stored.
+      assert.equal(m!.storeData('/stored.bin', 0, Buffer.alloc(16384, 9)), true);
+      assert.ok(await waitFor(async () => (await head()) === '9 9 9 9', 1000), 'the stored bytes');
+      const whole = await fsp.readFile(join(mnt, 'stored.bin'));
+      assert.ok(
+        whole.subarray(0, 16384).every((b) => b === 9) && whole.subarray(16384).every((b) => b === 1),
+      );
+      // An invalidation drops them: the file's own bytes again.
+      m!.invalidate('/stored.bin');
+      assert.ok(await waitFor(async () => (await head()) === '1 1 1 1', 1000));
+      for (const [off, bytes] of [
+        [-1, Buffer.alloc(10)],
+        [Number.NaN, Buffer.alloc(10)],
+        [0, new Uint8Array(0)],
+        [0, new Uint8Array(2 ** 20 + 1)],
+        [2 ** 53, Buffer.alloc(10)],
+        [0, new Float64Array(4) as unknown as Uint8Array],
+      ] as const)
+        assert.equal(
+          m!.storeData('/stored.bin', off, bytes),
+          false,
+          `refused: offset ${off}, ${bytes.byteLength} bytes`,
+        );
+      assert.equal(m!.storeData('/no/such/file', 0, Buffer.alloc(10)), false);
+    });
+
     test('writes: create, append, truncate, chmod, touch, mkdir, rename, cp -a, rm', async () => {
       const script = [
         `cd '${mnt}'`,
