@@ -316,6 +316,42 @@ describe('remoteFileSystem directory listings ahead', () => {
     }
   });
 
+  it('a head fetched ahead is offered to the kernel; one it could not take yet is offered again at open', async () => {
+    const offers: string[] = [];
+    let accept = false;
+    const { remote, cache, reader } = await readingThrough(s.fs, () => {});
+    try {
+      const fs = remoteFileSystem(remote, {
+        reader,
+        cache,
+        readdirAhead: 0,
+        storeHead: (path, bytes) => {
+          offers.push(`${path} ${bytes.byteLength} ${accept}`);
+          assert.deepEqual(Buffer.from(bytes), big.subarray(0, 16384));
+          return accept;
+        },
+      });
+      await fs.readdir('/');
+      await until(() => offers.length === 1);
+      assert.deepEqual(
+        offers,
+        ['/big.bin 16384 false'],
+        'offered as it arrived (the kernel had no node yet)',
+      );
+      accept = true;
+      const fh = await fs.open('/big.bin', 0);
+      assert.deepEqual(offers.slice(1), ['/big.bin 16384 true'], 'offered again by the open');
+      await fs.release('/big.bin', fh);
+      await fs.readdir('/');
+      await until(() => offers.length === 3);
+      const fh2 = await fs.open('/big.bin', 0);
+      assert.equal(offers.length, 3, 'taken as it arrived: not offered again');
+      await fs.release('/big.bin', fh2);
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('heads fetched ahead are rate-limited: a walk over folders of large files fetches 32 at once', async () => {
     const reads: string[] = [];
     const { remote, cache, reader } = await readingThrough(s.fs, (path) => reads.push(path));

@@ -48,6 +48,15 @@ export interface RemoteFileSystemOptions {
    */
   readonly dropBehind?: (path: string, offset: number, length: number) => void;
   /**
+   * Offers the kernel a file's first bytes (a head fetched ahead, `headsAhead`) for its page
+   * cache, so a first read within them is answered without asking this FileSystem: the mount's
+   * `storeData`; false when the kernel does not know the file yet (the head of a listing often
+   * arrives before the kernel's readdirplus page), and then the file's open offers it again.
+   * Called only while the listing's version is the newest known; an invalidation after it
+   * drops the bytes from the kernel again.
+   */
+  readonly storeHead?: (path: string, bytes: Uint8Array) => boolean;
+  /**
    * The mount lists the root into the kernel as it starts (mountShare does): that first listing
    * of the root, served from the one fetched at start, does not read the root's subdirectories
    * ahead (`readdirAhead`); a user's listing does.
@@ -168,7 +177,17 @@ export function remoteFileSystem(
   /** The first chunk's fetch of a handle whose head was there at open, started by its first read. */
   const chunkAfterRead = new Map<number, () => void>();
   /** Heads fetched when their directory was listed (`headsAhead`), per path, for one version. */
-  const headsAhead = new Map<string, { version: string; bytes: Promise<Uint8Array>; fetchedAt: number }>();
+  const headsAhead = new Map<
+    string,
+    {
+      version: string;
+      bytes: Promise<Uint8Array>;
+      fetchedAt: number;
+      /** The bytes once here, and whether the kernel took them (`storeHead`). */
+      arrived?: Uint8Array;
+      stored?: boolean;
+    }
+  >();
   const headsAheadCount = options.headsAhead ?? 16;
   const headsBudget = { tokens: HEADS_AHEAD_BURST, at: Date.now() };
   let nextFh = 1;
@@ -259,13 +278,29 @@ export function remoteFileSystem(
       if (stat.type !== 'file' || stat.size <= WHOLE_AT_OPEN_BYTES) continue;
       n++;
       const path = join(dirPath, name);
-      if (headsAhead.get(path)?.version === stat.version || reader.has(path, stat.version, 0)) continue;
+      // Nor for a file read from a cached first chunk or from its local copy (which the
+      // lookup also remembers for the open: ~0.3 ms of an open after idle).
+      if (
+        headsAhead.get(path)?.version === stat.version ||
+        reader.has(path, stat.version, 0) ||
+        reader.hasLocalCopy(path, stat.version, stat.size)
+      )
+        continue;
       if (!takeHeadsBudget()) return;
       // A version changed since the listing fails at the host (ESTALE): the open asks again.
       const bytes = remote.read(path, 0, HEAD_BYTES, stat.version);
-      bytes.catch(() => {
-        if (headsAhead.get(path)?.bytes === bytes) headsAhead.delete(path);
-      });
+      bytes.then(
+        (b) => {
+          // Still the head of the newest version known (an invalidation meanwhile dropped it).
+          const entry = headsAhead.get(path);
+          if (entry?.bytes !== bytes || b.byteLength !== HEAD_BYTES) return;
+          entry.arrived = b;
+          entry.stored = options.storeHead?.(path, b) === true;
+        },
+        () => {
+          if (headsAhead.get(path)?.bytes === bytes) headsAhead.delete(path);
+        },
+      );
       headsAhead.delete(path);
       headsAhead.set(path, { version: stat.version, bytes, fetchedAt: Date.now() });
       if (headsAhead.size > MAX_HEADS_AHEAD) headsAhead.delete(headsAhead.keys().next().value as string);
@@ -284,14 +319,18 @@ export function remoteFileSystem(
     return true;
   }
 
-  /** The head fetched ahead for this version of `path`, taken (an open uses it once). */
+  /**
+   * The head fetched ahead for this version of `path`, taken (an open uses it once). One the
+   * kernel could not take when it came is offered again: the open means the kernel knows the file.
+   */
   function takeHeadAhead(path: string, version: string): Promise<Uint8Array> | undefined {
     const got = headsAhead.get(path);
     if (got === undefined) return undefined;
     headsAhead.delete(path);
-    return got.version === version && Date.now() - got.fetchedAt < SIBLINGS_LISTING_MAX_AGE_MS
-      ? got.bytes
-      : undefined;
+    if (got.version !== version || Date.now() - got.fetchedAt >= SIBLINGS_LISTING_MAX_AGE_MS)
+      return undefined;
+    if (got.arrived !== undefined && got.stored === false) options.storeHead?.(path, got.arrived);
+    return got.bytes;
   }
 
   // Directory listings fetched ahead (or just fetched), trusted for the attribute TTL and

@@ -97,6 +97,7 @@ export async function mountShare(options: MountShareOptions): Promise<MountedSha
       cache,
       onInvalidate: (path) => m?.invalidate(path),
       dropBehind: (path, offset, length) => m?.invalidateData(path, offset, length),
+      storeHead: (path, bytes) => m?.storeData(path, 0, bytes) === true,
       rootListedAtMount: true,
     });
     m = await mount(fs, options.mountpoint, {
