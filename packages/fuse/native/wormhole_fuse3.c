@@ -1721,6 +1721,29 @@ static napi_value js_invalidate(napi_env env, napi_callback_info info) {
   return ret_bool(env, n != NULL);
 }
 
+// Queues a range of the file at `path` for the invalidation thread: dropped from its page
+// cache, or with `data` stored into it (not into a file open in passthrough, whose pages come
+// from its backing file). False when the kernel has no node for the path; `data` is freed then.
+static bool queue_range(mount_t *m, char *path, int64_t off, int64_t len, uint8_t *data) {
+  pthread_mutex_lock(&m->lock);
+  node_t *parent;
+  const char *last;
+  node_t *n = walk_path(m, path, &parent, &last);
+  bool ok = n && n != &m->root && (!data || n->pt_opens == 0);
+  inval_t *q = ok ? calloc(1, sizeof(inval_t)) : NULL;
+  if (q) {
+    q->ino = n->id;
+    q->off = off;
+    q->len = len;
+    q->data = data;
+    push_inval(m, q);
+  } else {
+    free(data);
+  }
+  pthread_mutex_unlock(&m->lock);
+  return q != NULL;
+}
+
 // invalidateData(handle, path, offset, length): drops that range of the file's page cache
 // (not its attributes or name). Returns whether the path is known.
 static napi_value js_invalidate_data(napi_env env, napi_callback_info info) {
@@ -1737,20 +1760,9 @@ static napi_value js_invalidate_data(napi_env env, napi_callback_info info) {
     free(path);
     return ret_bool(env, false);
   }
-  pthread_mutex_lock(&m->lock);
-  node_t *parent;
-  const char *last;
-  node_t *n = walk_path(m, path, &parent, &last);
-  inval_t *q = n && n != &m->root ? calloc(1, sizeof(inval_t)) : NULL;
-  if (q) {
-    q->ino = n->id;
-    q->off = (int64_t)off;
-    q->len = (int64_t)len;
-    push_inval(m, q);
-  }
-  pthread_mutex_unlock(&m->lock);
+  bool ok = queue_range(m, path, (int64_t)off, (int64_t)len, NULL);
   free(path);
-  return ret_bool(env, q != NULL);
+  return ret_bool(env, ok);
 }
 
 // storeData(handle, path, offset, bytes): puts bytes the kernel would otherwise ask for into
@@ -1783,24 +1795,9 @@ static napi_value js_store_data(napi_env env, napi_callback_info info) {
     return ret_bool(env, false);
   }
   memcpy(copy, data, len);
-  pthread_mutex_lock(&m->lock);
-  node_t *parent;
-  const char *last;
-  node_t *n = walk_path(m, path, &parent, &last);
-  // Not into a file read in passthrough (its pages come from the backing file).
-  inval_t *q = n && n != &m->root && n->pt_opens == 0 ? calloc(1, sizeof(inval_t)) : NULL;
-  if (q) {
-    q->ino = n->id;
-    q->off = (int64_t)off;
-    q->len = (int64_t)len;
-    q->data = copy;
-    push_inval(m, q);
-  } else {
-    free(copy);
-  }
-  pthread_mutex_unlock(&m->lock);
+  bool ok = queue_range(m, path, (int64_t)off, (int64_t)len, copy);
   free(path);
-  return ret_bool(env, q != NULL);
+  return ret_bool(env, ok);
 }
 
 // stats(handle) -> [nodes, pending, passthrough negotiated (0/1), passthrough opens answered]
