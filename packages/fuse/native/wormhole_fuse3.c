@@ -1069,6 +1069,18 @@ static char *get_string(napi_env env, napi_value v) {
   return s;
 }
 
+// A Uint8Array's bytes (no copy): 0, or -1 when `v` is anything else.
+static int get_u8(napi_env env, napi_value v, void **data, size_t *len) {
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok || t != napi_uint8_array)
+    return -1;
+  return 0;
+}
+
 static int get_f64(napi_env env, napi_value v, double **data, size_t *len) {
   napi_typedarray_type t;
   napi_value ab;
@@ -1514,14 +1526,7 @@ static napi_value js_reply_data(napi_env env, napi_callback_info info) {
   if (!begin_reply(env, info, 3, argv, &m, &s)) return ret_bool(env, false);
   void *data = NULL;
   size_t len = 0;
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  bool is_ta = false;
-  napi_is_typedarray(env, argv[2], &is_ta);
-  if (!is_ta || napi_get_typedarray_info(env, argv[2], &t, &len, &data, &ab, &off) != napi_ok || t != napi_uint8_array) {
-    return reject_reply(env, &s, "data must be a Uint8Array");
-  }
+  if (get_u8(env, argv[2], &data, &len) != 0) return reject_reply(env, &s, "data must be a Uint8Array");
   fuse_reply_buf(s.req, data, len);
   free_slot_names(&s);
   return ret_bool(env, true);
@@ -1540,13 +1545,8 @@ static napi_value js_reply_data_v(napi_env env, napi_callback_info info) {
     return reject_reply(env, &s, "parts must be an array of at most 256 Uint8Arrays");
   struct iovec iov[256];
   for (uint32_t i = 0; i < n; i++) {
-    napi_value el, ab;
-    napi_typedarray_type t;
-    size_t off;
-    bool is_ta = false;
-    if (napi_get_element(env, argv[2], i, &el) != napi_ok || napi_is_typedarray(env, el, &is_ta) != napi_ok ||
-        !is_ta || napi_get_typedarray_info(env, el, &t, &iov[i].iov_len, &iov[i].iov_base, &ab, &off) != napi_ok ||
-        t != napi_uint8_array)
+    napi_value el;
+    if (napi_get_element(env, argv[2], i, &el) != napi_ok || get_u8(env, el, &iov[i].iov_base, &iov[i].iov_len) != 0)
       return reject_reply(env, &s, "parts must be an array of at most 256 Uint8Arrays");
   }
   fuse_reply_iov(s.req, iov, (int)n);
@@ -1744,13 +1744,18 @@ static bool queue_range(mount_t *m, char *path, int64_t off, int64_t len, uint8_
   return q != NULL;
 }
 
+// The mount of a call `fn(handle, ...)` with at least `want` arguments (into argv), or NULL.
+static mount_t *mount_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) return NULL;
+  return get_mount(env, argv[0]);
+}
+
 // invalidateData(handle, path, offset, length): drops that range of the file's page cache
 // (not its attributes or name). Returns whether the path is known.
 static napi_value js_invalidate_data(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  mount_t *m = argc >= 4 ? get_mount(env, argv[0]) : NULL;
+  mount_t *m = mount_call(env, info, 4, argv);
   if (!m) return NULL;
   double off = get_double(env, argv[2]);
   double len = get_double(env, argv[3]);
@@ -1770,21 +1775,13 @@ static napi_value js_invalidate_data(napi_env env, napi_callback_info info) {
 // Queued behind earlier invalidations, so an invalidation queued after it drops it again.
 // Returns whether the path is known to the kernel (a node exists for it).
 static napi_value js_store_data(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  mount_t *m = argc >= 4 ? get_mount(env, argv[0]) : NULL;
+  mount_t *m = mount_call(env, info, 4, argv);
   if (!m) return NULL;
   double off = get_double(env, argv[2]);
   void *data = NULL;
   size_t len = 0;
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t boff;
-  bool is_ta = false;
-  napi_is_typedarray(env, argv[3], &is_ta);
-  if (!is_ta || napi_get_typedarray_info(env, argv[3], &t, &len, &data, &ab, &boff) != napi_ok ||
-      t != napi_uint8_array || len == 0 || len > (1u << 20) || !(off >= 0) ||
+  if (get_u8(env, argv[3], &data, &len) != 0 || len == 0 || len > (1u << 20) || !(off >= 0) ||
       off + (double)len > 9007199254740991.0 || m->closed)
     return ret_bool(env, false);
   char *path = get_string(env, argv[1]);
