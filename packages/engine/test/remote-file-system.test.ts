@@ -352,6 +352,64 @@ describe('remoteFileSystem directory listings ahead', () => {
     }
   });
 
+  it('a head that arrives after a newer stat of its file is not offered to the kernel', async () => {
+    const late = join(dir.path, 'share', 'late.bin');
+    await writeFile(late, Buffer.alloc(70 * 1024, 1));
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let served = false;
+    // The host serves the head of the listed version; its answer is held back until the file
+    // has changed and a newer stat of it is known.
+    const held = new Proxy(s.fs, {
+      get(target, prop, receiver) {
+        if (prop === 'read')
+          return async (path: string, offset: number, length: number, version?: string) => {
+            const bytes = await target.read(path, offset, length, version);
+            if (path === '/late.bin' && length === 16384) {
+              served = true;
+              await gate;
+            }
+            return bytes;
+          };
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const cache = await openChunkCache({ l1MaxBytes: 8 * 1024 * 1024 });
+    const reader = createChunkReader({
+      cache,
+      chunkSize: DEFAULT_CHUNK_SIZE,
+      fetchChunk: (file, version, index) =>
+        held.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version),
+    });
+    const offers: string[] = [];
+    try {
+      const fs = remoteFileSystem(held, {
+        reader,
+        cache,
+        readdirAhead: 0,
+        attrTtlMs: 0,
+        storeHead: (path) => {
+          offers.push(path);
+          return true;
+        },
+      });
+      await fs.readdir('/');
+      await until(() => served);
+      await writeFile(late, Buffer.alloc(71 * 1024, 2));
+      await fs.getattr('/late.bin');
+      release();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(!offers.includes('/late.bin'), `offered: ${offers.join(', ')}`);
+    } finally {
+      release();
+      await cache.close();
+      await rm(late, { force: true });
+    }
+  });
+
   it('heads fetched ahead are rate-limited: a walk over folders of large files fetches 32 at once', async () => {
     const reads: string[] = [];
     const { remote, cache, reader } = await readingThrough(s.fs, (path) => reads.push(path));

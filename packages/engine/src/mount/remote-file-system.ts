@@ -291,11 +291,13 @@ export function remoteFileSystem(
       const bytes = remote.read(path, 0, HEAD_BYTES, stat.version);
       bytes.then(
         (b) => {
-          // Still the head of the newest version known (an invalidation meanwhile dropped it).
+          // Still the head of the newest version known: an invalidation meanwhile dropped the
+          // entry, a newer stat (the kernel may hold its attributes) outdates it. A change after
+          // this is followed by the host's invalidation push, queued behind the store.
           const entry = headsAhead.get(path);
           if (entry?.bytes !== bytes || b.byteLength !== HEAD_BYTES) return;
           entry.arrived = b;
-          entry.stored = options.storeHead?.(path, b) === true;
+          entry.stored = known(path)?.stat.version === entry.version && options.storeHead?.(path, b) === true;
         },
         () => {
           if (headsAhead.get(path)?.bytes === bytes) headsAhead.delete(path);
