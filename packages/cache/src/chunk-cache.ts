@@ -157,6 +157,11 @@ export interface ChunkCache {
   recordCopy(file: string, version: string, size: number, chunkSize: number): boolean;
   /** True while `file`@`version` is being copied whole (see recordCopy). */
   isCopying(file: string, version: string): boolean;
+  /**
+   * Lets go of a chunk of a file being copied whole once its reader has passed it: the copy
+   * holds it. False (nothing dropped) when the file is not being copied.
+   */
+  passCopied(key: ChunkKey): boolean;
   /** Commits queued writes and closes the file. Later calls: get/has miss, put is ignored. */
   close(): Promise<void>;
 }
@@ -473,6 +478,12 @@ class TwoTierCache implements ChunkCache {
 
   isCopying(file: string, version: string): boolean {
     return this.#copies?.isRecording(file, version) ?? false;
+  }
+
+  passCopied(key: ChunkKey): boolean {
+    if (this.#closed || this.#copies?.isRecording(key.file, key.version) !== true) return false;
+    this.#l1.delete(chunkKeyString(key));
+    return true;
   }
 
   async invalidateFile(file: string): Promise<void> {

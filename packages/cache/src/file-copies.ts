@@ -477,7 +477,8 @@ export class FileCopies {
     const { copy, meta } = this.#paths(name);
     const m = parseMeta(await readFile(meta, 'utf8'));
     const crcs = m === undefined ? undefined : await crcsOf(copy, m);
-    if (m === undefined || crcs === undefined) return false;
+    // Removed meanwhile (clear, eviction): writing the meta would leave it behind alone.
+    if (m === undefined || crcs === undefined || !this.#entries.has(name)) return false;
     await writeMeta(meta, { ...m, crc: crcs.toString('base64') });
     return true;
   }
@@ -658,6 +659,8 @@ export class FileCopies {
   async clear(): Promise<void> {
     for (const rec of [...this.#recordings.values()]) this.#drop(rec);
     for (const [name, e] of [...this.#entries]) this.#remove(name, e);
+    // A checksum pass that was writing a meta as its copy went: its file goes with the rest.
+    await this.#background;
     // Copies other processes made that this one never looked up.
     for (const f of await readdir(this.dir).catch(() => [] as string[]))
       if (f.endsWith('.copy') || f.endsWith('.meta')) await rm(join(this.dir, f), { force: true });
