@@ -48,18 +48,27 @@ function counting(remote: RemoteFs): {
   return { fs, asked, stats, statfsCalls: () => statfsCalls };
 }
 
-/** The real RemoteFs with every read reported to `onRead`, and a chunk cache (8 MiB L1) and reader over it. */
+type Read = (path: string, offset: number, length: number, version?: string) => Promise<Uint8Array>;
+
+/**
+ * The real RemoteFs with every read reported to `onRead` (or passed through `wrap`, which gets
+ * the real read), and a chunk cache (8 MiB L1) and reader over it.
+ */
 async function readingThrough(
   remote: RemoteFs,
   onRead: (path: string, offset: number, length: number) => void,
+  wrap?: (read: Read) => Read,
 ): Promise<{ remote: RemoteFs; cache: ChunkCache; reader: ChunkReader }> {
   const proxied = new Proxy(remote, {
     get(target, prop, receiver) {
-      if (prop === 'read')
+      if (prop === 'read') {
+        const read: Read = (path, offset, length, version) => target.read(path, offset, length, version);
+        const wrapped = wrap?.(read) ?? read;
         return (path: string, offset: number, length: number, version?: string) => {
           onRead(path, offset, length);
-          return target.read(path, offset, length, version);
+          return wrapped(path, offset, length, version);
         };
+      }
       const v = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? v.bind(target) : v;
     },
@@ -362,28 +371,22 @@ describe('remoteFileSystem directory listings ahead', () => {
     let served = false;
     // The host serves the head of the listed version; its answer is held back until the file
     // has changed and a newer stat of it is known.
-    const held = new Proxy(s.fs, {
-      get(target, prop, receiver) {
-        if (prop === 'read')
-          return async (path: string, offset: number, length: number, version?: string) => {
-            const bytes = await target.read(path, offset, length, version);
-            if (path === '/late.bin' && length === 16384) {
-              served = true;
-              await gate;
-            }
-            return bytes;
-          };
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-    const cache = await openChunkCache({ l1MaxBytes: 8 * 1024 * 1024 });
-    const reader = createChunkReader({
+    const {
+      remote: held,
       cache,
-      chunkSize: DEFAULT_CHUNK_SIZE,
-      fetchChunk: (file, version, index) =>
-        held.read(file, index * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, version),
-    });
+      reader,
+    } = await readingThrough(
+      s.fs,
+      () => {},
+      (read) => async (path, offset, length, version) => {
+        const bytes = await read(path, offset, length, version);
+        if (path === '/late.bin' && length === 16384) {
+          served = true;
+          await gate;
+        }
+        return bytes;
+      },
+    );
     const offers: string[] = [];
     try {
       const fs = remoteFileSystem(held, {
