@@ -460,7 +460,7 @@ class Reader implements ChunkReader {
    * may be behind). Kept, they filled L1 (256 MiB of buffers for V8 to mark-compact away):
    * cold `dd` of 1 GiB through the mount 392-411 -> 442-455 MB/s (five alternating pairs,
    * medians 404 -> 446), the mount's RSS 450 -> 190 MB. A re-read behind the reader while the
-   * copy is being written is fetched again (the copy is read once it is complete).
+   * copy is being written reads the chunk back from it (FileCopies.readChunk).
    */
   #onlyReaderOf(h: HandleState): boolean {
     for (const other of this.#handles.values())

@@ -80,6 +80,10 @@ interface Recording {
   readonly written: Uint8Array;
   writtenCount: number;
   fh: Promise<FileHandle>;
+  /** The file's descriptor while it is open for chunk reads (readChunk of a recording). */
+  fd?: number;
+  /** Chunks whose write has completed (1): readable from the file before the copy is named. */
+  readonly onDisk: Uint8Array;
   /** Writes in flight. Nothing else holds a written chunk: the bytes go when their write is done. */
   readonly writes: Set<Promise<void>>;
   failed: boolean;
@@ -89,7 +93,7 @@ interface Recording {
   /** Set once every chunk is in: settles when the copy has its name (or was given up). */
   finishing?: Promise<void>;
   /** Contiguous chunks not yet handed to a write (see WRITE_RUN_CHUNKS). */
-  run?: { at: number; parts: Uint8Array[]; bytes: number };
+  run?: { at: number; parts: Uint8Array[]; bytes: number; first: number };
 }
 
 /**
@@ -109,7 +113,9 @@ function flushRun(rec: Recording): void {
   const w = rec.fh
     .then((fh) => fh.writev(run.parts, run.at))
     .then(
-      () => {},
+      () => {
+        rec.onDisk.fill(1, run.first, run.first + run.parts.length);
+      },
       () => {
         rec.failed = true;
       },
@@ -297,10 +303,11 @@ export class FileCopies {
     end = Number.POSITIVE_INFINITY,
   ): Uint8Array | undefined {
     // Every miss of both tiers asks: no hash when there is nothing to find.
-    if (this.#closed || this.#entries.size === 0) return undefined;
+    if (this.#closed || (this.#entries.size === 0 && this.#recordings.size === 0)) return undefined;
     const name = this.#name(file, version);
     const e = this.#entries.get(name);
-    if (e === undefined || !this.#trusted(name, e)) return undefined;
+    if (e === undefined) return this.#readRecorded(name, index, start, end);
+    if (!this.#trusted(name, e)) return undefined;
     try {
       if (e.reader === undefined) {
         const m = parseMeta(readFileSync(this.#paths(name).meta, 'utf8'));
@@ -366,6 +373,7 @@ export class FileCopies {
       chunks,
       tmp,
       written: new Uint8Array(chunks),
+      onDisk: new Uint8Array(chunks),
       writtenCount: 0,
       fh,
       writes: new Set(),
@@ -373,9 +381,14 @@ export class FileCopies {
       lastWrite: Date.now(),
       salvage,
     };
-    fh.catch(() => {
-      rec.failed = true;
-    });
+    fh.then(
+      (h) => {
+        if (this.#recordings.get(name) === rec) rec.fd = h.fd;
+      },
+      () => {
+        rec.failed = true;
+      },
+    );
     this.#recordings.set(name, rec);
     this.#reserved += size;
     this.#armStallCheck();
@@ -415,7 +428,7 @@ export class FileCopies {
       if (run.parts.length === WRITE_RUN_CHUNKS) flushRun(rec);
     } else {
       flushRun(rec);
-      rec.run = { at, parts: [bytes], bytes: bytes.byteLength };
+      rec.run = { at, parts: [bytes], bytes: bytes.byteLength, first: index };
       setImmediate(() => flushRun(rec));
     }
     if (rec.writtenCount === rec.chunks) {
@@ -432,6 +445,7 @@ export class FileCopies {
     let ok = false;
     try {
       if (rec.failed) throw new Error('write failed');
+      rec.fd = undefined;
       await (await rec.fh).close();
       // Meta first: a copy is never visible without the checks it is judged by.
       await writeMeta(meta, { v: META_VERSION, size: rec.size, chunkSize: rec.chunkSize, boot: this.#boot });
@@ -470,6 +484,27 @@ export class FileCopies {
   }
 
   /**
+   * A chunk of a copy still being written whose write has completed (L1 lets such chunks go
+   * once the reader has passed them: a re-read, also with the host gone, comes from here).
+   */
+  #readRecorded(name: string, index: number, start: number, end: number): Uint8Array | undefined {
+    const rec = this.#recordings.get(name);
+    const fd = rec?.fd;
+    if (rec === undefined || fd === undefined || rec.onDisk[index] !== 1) return undefined;
+    const to = Math.min(end, rec.chunkSize, rec.size - index * rec.chunkSize);
+    if (start < 0 || to < start) return undefined;
+    try {
+      const out = Buffer.allocUnsafe(to - start);
+      if (readSync(fd, out, 0, out.byteLength, index * rec.chunkSize + start) !== out.byteLength)
+        return undefined;
+      this.#s.chunkReads++;
+      return out;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * Reads a copy back and stores one crc32 per chunk in its meta; false when it cannot (gone,
    * short). The reads are async (libuv's pool): the mount keeps answering between chunks.
    */
@@ -497,6 +532,7 @@ export class FileCopies {
   #drop(rec: Recording, salvage = false): void {
     if (this.#recordings.get(rec.name) !== rec) return;
     this.#recordings.delete(rec.name);
+    rec.fd = undefined;
     this.#reserved -= rec.size;
     this.#s.abandoned++;
     const done = settled(rec)

@@ -98,6 +98,30 @@ describe('whole-file copies (FUSE passthrough)', () => {
     assert.ok(cache.stats().l1.entries >= 41 - alone, 'kept while two handles read it');
   });
 
+  test('chunks L1 let go of are read back from the copy being written, also with the host gone', async (t) => {
+    const { files, cache, reader, src } = await setup(t);
+    const half: Uint8Array[] = [];
+    for (let off = 0; off < 20 * CS; off += 2 * CS)
+      half.push(await reader.read('a', 'v1', SIZE, off, 2 * CS, 1));
+    assert.ok(Buffer.concat(half).equals(files[0]!.bytes.subarray(0, 20 * CS)));
+    assert.ok(cache.isCopying('a', `${CS}:v1`), 'still being copied: half the file read');
+    await sleep(50); // the writes of what was read complete
+    src.offline = true;
+    const calls = src.calls.length;
+    // Chunk 10 (L1 let it go), whole and a range, from a new handle.
+    const again = await reader.read('a', 'v1', SIZE, 10 * CS, CS, 2);
+    assert.ok(Buffer.from(again).equals(files[0]!.bytes.subarray(10 * CS, 11 * CS)));
+    const part = await reader.read('a', 'v1', SIZE, 12 * CS + 100, 4096, 3);
+    assert.ok(Buffer.from(part).equals(files[0]!.bytes.subarray(12 * CS + 100, 12 * CS + 4196)));
+    assert.equal(src.calls.length, calls, 'nothing fetched');
+    // A chunk never fetched is not there: the read fails like any offline miss.
+    await assert.rejects(reader.read('a', 'v1', SIZE, 35 * CS, 4096, 4));
+    reader.release(1);
+    reader.release(2);
+    reader.release(3);
+    reader.release(4);
+  });
+
   test('readers other than passthrough get a copied file from its copy: whole, ranges, read-ahead; nothing fetched', async (t) => {
     const { dir, files, src, reader } = await setup(t);
     await stream(reader, 'a', 'v1', 1);
