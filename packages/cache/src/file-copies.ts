@@ -314,19 +314,29 @@ export class FileCopies {
         if (m === undefined || m.size !== e.bytes) return undefined;
         e.reader = { fd: openSync(this.#paths(name).copy, 'r'), chunkSize: m.chunkSize };
       }
-      const { fd, chunkSize } = e.reader;
-      const chunkEnd = Math.min(chunkSize, e.bytes - index * chunkSize);
-      const to = Math.min(end, chunkEnd);
-      if (index < 0 || start < 0 || to < start) return undefined;
-      const out = Buffer.allocUnsafe(to - start);
-      const n = readSync(fd, out, 0, out.byteLength, index * chunkSize + start);
-      if (n !== out.byteLength) return undefined;
-      e.lastUsed = this.#now();
-      this.#s.chunkReads++;
+      const out = this.#readAt(e.reader.fd, e.reader.chunkSize, e.bytes, index, start, end);
+      if (out !== undefined) e.lastUsed = this.#now();
       return out;
     } catch {
       return undefined;
     }
+  }
+
+  /** Bytes `[start, end)` of chunk `index` of a file of `size` bytes open at `fd`, read whole or not at all. */
+  #readAt(
+    fd: number,
+    chunkSize: number,
+    size: number,
+    index: number,
+    start: number,
+    end: number,
+  ): Uint8Array | undefined {
+    const to = Math.min(end, chunkSize, size - index * chunkSize);
+    if (index < 0 || start < 0 || to < start) return undefined;
+    const out = Buffer.allocUnsafe(to - start);
+    if (readSync(fd, out, 0, out.byteLength, index * chunkSize + start) !== out.byteLength) return undefined;
+    this.#s.chunkReads++;
+    return out;
   }
 
   /** True when a complete copy of `file`@`version` that may be served is known to this process. */
@@ -491,14 +501,8 @@ export class FileCopies {
     const rec = this.#recordings.get(name);
     const fd = rec?.fd;
     if (rec === undefined || fd === undefined || rec.onDisk[index] !== 1) return undefined;
-    const to = Math.min(end, rec.chunkSize, rec.size - index * rec.chunkSize);
-    if (start < 0 || to < start) return undefined;
     try {
-      const out = Buffer.allocUnsafe(to - start);
-      if (readSync(fd, out, 0, out.byteLength, index * rec.chunkSize + start) !== out.byteLength)
-        return undefined;
-      this.#s.chunkReads++;
-      return out;
+      return this.#readAt(fd, rec.chunkSize, rec.size, index, start, end);
     } catch {
       return undefined;
     }

@@ -603,21 +603,22 @@ export function remoteFileSystem(
         const prefetch = () => {
           reader.read(path, st.version, st.size, 0, Math.min(st.size, reader.chunkSize)).catch(() => {});
         };
-        if (head !== undefined && head === ahead) {
+        if (head !== undefined) {
           heads.set(fh, head);
-          // Fetched ahead, so here already: the chunk's request (~0.3-0.8 ms of JS and TLS
-          // after idle) would go out before the kernel's first read reached us, and that read
-          // waited behind it (strace of `head -c 1`).
-          chunkAfterRead.set(fh, prefetch);
-        } else if (head !== undefined) {
-          heads.set(fh, head);
-          // The chunk once the head has arrived: asked for at once, its read raced the head's on
-          // the host's disk (the same first pages, after a cache drop) and its answer queued
-          // in front of the head's processing (`head -c 1` after a cache drop, two loops of ten
-          // mounts: median 5.2/6.1 -> 4.6/5.2 ms). A reader that wants more than the head asks
-          // for the chunk itself, with its first read.
-          const later = () => setImmediate(prefetch);
-          head.then(later, later);
+          if (head === ahead) {
+            // Fetched ahead, so here already: the chunk's request (~0.3-0.8 ms of JS and TLS
+            // after idle) would go out before the kernel's first read reached us, and that read
+            // waited behind it (strace of `head -c 1`).
+            chunkAfterRead.set(fh, prefetch);
+          } else {
+            // The chunk once the head has arrived: asked for at once, its read raced the head's
+            // on the host's disk (the same first pages, after a cache drop) and its answer queued
+            // in front of the head's processing (`head -c 1` after a cache drop, two loops of ten
+            // mounts: median 5.2/6.1 -> 4.6/5.2 ms). A reader that wants more than the head asks
+            // for the chunk itself, with its first read.
+            const later = () => setImmediate(prefetch);
+            head.then(later, later);
+          }
         } else if (st.size <= WHOLE_AT_OPEN_BYTES) {
           // A small file comes whole with its chunk, asked for at once (a head as well would
           // double the host's work for every small file `tar` or `cp -r` opens).
